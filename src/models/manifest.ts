@@ -1,0 +1,67 @@
+/**
+ * manifest.json: what a model version folder holds and how to run it.
+ * Written by the converter / importer, validated on every load.
+ */
+import { z } from 'zod';
+
+export const MANIFEST_FILE = 'manifest.json';
+
+export const fileEntrySchema = z.object({
+  /** Path relative to the version folder, '/'-separated. */
+  path: z.string().min(1),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  bytes: z.number().int().nonnegative(),
+});
+
+export const onnxEntrySchema = fileEntrySchema.extend({
+  dtype: z.enum(['fp32', 'fp16', 'int8', 'uint8', 'q4']),
+});
+
+export const manifestSchema = z.object({
+  format: z.literal(1),
+  name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i),
+  version: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i),
+  dimensions: z.number().int().positive(),
+  /** Longest input the model accepts, in tokens, special tokens included. */
+  maxTokens: z.number().int().positive(),
+  pooling: z.enum(['mean', 'cls', 'max']),
+  /**
+   * true when the ONNX graph already pools (its output is [batch, dimensions]);
+   * false when it returns token embeddings [batch, tokens, dimensions] that we pool.
+   */
+  poolingInGraph: z.boolean(),
+  normalize: z.boolean(),
+  prefixes: z.object({ query: z.string(), document: z.string() }),
+  tokenizer: z.object({
+    /**
+     * 'use-sentencepiece': our exact port of the USE-Lite reference tokenizer, reading tokenizer.json.
+     * 'huggingface': @huggingface/transformers AutoTokenizer over the folder.
+     */
+    kind: z.enum(['use-sentencepiece', 'huggingface']),
+  }),
+  /** ONNX graph input names the engine feeds, in the graph's naming. */
+  inputs: z.object({
+    inputIds: z.string(),
+    attentionMask: z.string(),
+    tokenTypeIds: z.string().optional(),
+  }),
+  output: z.string(),
+  onnx: z.array(onnxEntrySchema).min(1),
+  /** Every other file the version needs (tokenizer, config), checksummed like the ONNX files. */
+  files: z.array(fileEntrySchema),
+  source: z.object({
+    kind: z.enum(['tfjs-conversion', 'huggingface-import', 'generated']),
+    description: z.string(),
+  }).catchall(z.string()),
+  createdAt: z.string(),
+});
+
+export type Manifest = z.infer<typeof manifestSchema>;
+export type FileEntry = z.infer<typeof fileEntrySchema>;
+export type OnnxEntry = z.infer<typeof onnxEntrySchema>;
+export type OnnxDtype = OnnxEntry['dtype'];
+
+/** 'name@version' — how a version is named everywhere (API, CLI, logs). */
+export function modelId(m: Pick<Manifest, 'name' | 'version'>): string {
+  return `${m.name}@${m.version}`;
+}
