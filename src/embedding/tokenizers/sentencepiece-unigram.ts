@@ -1,0 +1,178 @@
+/**
+ * SentencePiece-unigram tokenizer that reproduces, id for id, the `Tokenizer` shipped with
+ * `@tensorflow-models/universal-sentence-encoder` (the TF.js port of SentencePiece's `EncodeAsIds`
+ * that Universal Sentence Encoder Lite was served with).
+ *
+ * The reference is not a faithful SentencePiece: it has several quirks that change ids on real
+ * text. The model's weights were only ever fed ids produced by that code, so every quirk is
+ * reproduced on purpose; each is marked "Quirk" below with the reason it matters.
+ *
+ * Unlike the reference (which slices the symbol array at every position, O(n²) time and memory),
+ * this runs a single forward Viterbi pass in O(n · maxPieceLength) with typed arrays.
+ */
+
+/** U+2581 LOWER ONE EIGHTH BLOCK: SentencePiece's visible stand-in for a space. */
+const WORD_BOUNDARY = '\u2581';
+
+/** One vocabulary entry as stored in USE's `vocab.json`: `[piece, log-probability]`. */
+export type VocabularyEntry = readonly [piece: string, score: number | null];
+
+interface TrieNode {
+  /** Children keyed by UTF-16 code unit. */
+  readonly children: Map<number, TrieNode>;
+  /** Vocabulary id of the piece ending here, or -1 when no piece ends at this node. */
+  id: number;
+  score: number;
+}
+
+function newNode(): TrieNode {
+  return { children: new Map(), id: -1, score: 0 };
+}
+
+export class SentencePieceUnigramTokenizer {
+  /** Id emitted for text no vocabulary piece covers (the reserved piece '\uFFFD'). */
+  readonly unknownId = 0;
+
+  private constructor(
+    private readonly pieces: readonly string[],
+    private readonly root: TrieNode,
+    /** `pieces[id].length` (UTF-16 code units), used by the backward pass. */
+    private readonly pieceLengths: Int32Array,
+  ) {}
+
+  /**
+   * Builds the tokenizer from `[piece, score]` pairs in id order (USE's `vocab.json`).
+   *
+   * @param reservedCount leading entries (unk, `<s>`, `</s>`, extra ids) that are never matched
+   *   against text, only emitted by id. USE Lite reserves 6.
+   */
+  static fromPieces(
+    pieces: ReadonlyArray<VocabularyEntry>,
+    reservedCount = 6,
+  ): SentencePieceUnigramTokenizer {
+    if (pieces.length === 0) throw new Error('vocabulary is empty');
+    if (!Number.isInteger(reservedCount) || reservedCount < 1 || reservedCount > pieces.length) {
+      throw new RangeError(`reservedCount must be an integer in [1, ${pieces.length}], got ${reservedCount}`);
+    }
+    if (pieces[0][0].length === 0) {
+      // The backward pass steps back by the unknown piece's length; zero would never terminate.
+      throw new Error('the unknown piece (id 0) must not be empty');
+    }
+
+    const root = newNode();
+    const pieceLengths = new Int32Array(pieces.length);
+    for (let id = 0; id < pieces.length; id++) {
+      const [piece, score] = pieces[id];
+      pieceLengths[id] = piece.length;
+      // Quirk: reserved pieces are not in the trie, so e.g. the literal text "<s>" is spelled out
+      // with ordinary pieces instead of becoming id 1.
+      // Quirk: an empty piece never gets a trie node (the reference's insert loop runs zero
+      // times), so it can never be matched.
+      if (id < reservedCount || piece.length === 0) continue;
+      let node = root;
+      for (let i = 0; i < piece.length; i++) {
+        const code = piece.charCodeAt(i);
+        let child = node.children.get(code);
+        if (child === undefined) {
+          child = newNode();
+          node.children.set(code, child);
+        }
+        node = child;
+      }
+      // Quirk: a piece listed twice (USE's vocab has '”5' at ids 230, 238 and 4464) keeps the
+      // *last* id and score, because the reference's insert simply overwrites the node.
+      node.id = id;
+      // Quirk: USE's vocab.json has `null` scores (for ':', '://', '▁:)' and a few more pieces
+      // containing ':'). The reference computes `null + best`, which JS evaluates as `0 + best`,
+      // so null behaves exactly like a score of 0.
+      node.score = score ?? 0;
+    }
+    return new SentencePieceUnigramTokenizer(
+      pieces.map(([piece]) => piece),
+      root,
+      pieceLengths,
+    );
+  }
+
+  get vocabSize(): number {
+    return this.pieces.length;
+  }
+
+  pieceOf(id: number): string {
+    const piece = Number.isInteger(id) ? this.pieces[id] : undefined;
+    if (piece === undefined) throw new RangeError(`token id ${id} is outside [0, ${this.pieces.length})`);
+    return piece;
+  }
+
+  /** Full id sequence for `text` (no truncation, no start/end tokens). */
+  encode(text: string): number[] {
+    const normalized = text.normalize('NFKC');
+    // Quirk: the boundary marker is only prepended to non-empty text, so '' encodes to [].
+    if (normalized.length === 0) return [];
+    // Quirk: the marker is prepended unconditionally (text starting with a space gets two markers,
+    // unlike Hugging Face's Metaspace), and only U+0020 is replaced: tabs, newlines and other
+    // spaces that survive NFKC stay as they are (and usually become unknown).
+    const input = WORD_BOUNDARY + normalized.replaceAll(' ', WORD_BOUNDARY);
+
+    // Quirk: symbols are UTF-16 code units, not code points; the reference's ES5 build iterates
+    // the string with an index loop. A non-BMP character (emoji) is therefore two symbols, each
+    // unknown, later merged into a single unknown id; a lone surrogate is just another symbol.
+    const n = input.length;
+    // best[i]: score of the best segmentation of input[0, i); word[i]: id of its last piece.
+    // Quirk: 0 doubles as "unset" (see relax below), so both arrays start at 0.
+    const best = new Float64Array(n + 1);
+    const word = new Int32Array(n + 1);
+
+    // Quirk: a candidate replaces the current best when the best is 0 *or* the candidate scores
+    // >= it. So ties go to the candidate seen later, and a genuinely zero total (reachable through
+    // the zero/null-scored pieces) counts as unset and is overwritten by any later candidate.
+    // The reference visits the candidates ending at one position by ascending start position,
+    // and for one start in trie order (shorter pieces first). Going forward over start positions
+    // and walking the trie from each visits every end position's candidates in exactly that
+    // order, and best[start] is final by then because every piece ending at `start` began earlier.
+    const relax = (end: number, score: number, id: number): void => {
+      const current = best[end];
+      if (current === 0 || score >= current) {
+        best[end] = score;
+        word[end] = id;
+      }
+    };
+
+    for (let start = 0; start < n; start++) {
+      const base = best[start];
+      let matched = false;
+      let node = this.root.children.get(input.charCodeAt(start));
+      let end = start + 1;
+      while (node !== undefined) {
+        if (node.id >= 0) {
+          matched = true;
+          relax(end, base + node.score, node.id);
+        }
+        if (end >= n) break;
+        node = node.children.get(input.charCodeAt(end));
+        end++;
+      }
+      // Quirk: the unknown candidate (id 0, score 0, one symbol) is offered only where no piece
+      // at all starts, not where merely no single-symbol piece starts (SentencePiece's rule).
+      // With score 0 it is also far more attractive than real SentencePiece's unknown penalty.
+      if (!matched) relax(start + 1, base, this.unknownId);
+    }
+
+    // Backward pass. Quirk: it steps back by the JS string length of the chosen *vocabulary*
+    // piece (not by a stored match length), and a position no candidate reached keeps word 0,
+    // so it is emitted as unknown and stepped over by the unknown piece's length (1 for '\uFFFD').
+    // (With USE's vocab every position is reached: each character that starts a piece is also a
+    // piece by itself. The rule is kept so other vocabularies behave like the reference too.)
+    const reversed: number[] = [];
+    for (let pos = n; pos > 0; pos -= this.pieceLengths[word[pos]]) reversed.push(word[pos]);
+
+    // Quirk: runs of unknown ids collapse into one (e.g. an emoji's two surrogate halves).
+    const ids: number[] = [];
+    for (let i = reversed.length - 1; i >= 0; i--) {
+      const id = reversed[i];
+      if (id === this.unknownId && ids.length > 0 && ids[ids.length - 1] === this.unknownId) continue;
+      ids.push(id);
+    }
+    return ids;
+  }
+}
