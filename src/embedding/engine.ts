@@ -1,0 +1,186 @@
+/**
+ * The embedding engine: one model version, one ONNX Runtime session, one micro-batching
+ * queue. `embed` validates and tokenizes in the caller, then waits for its vectors.
+ */
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { EmptyTextError, InvalidInputError, ModelLoadError } from '../errors.ts';
+import { log } from '../log.ts';
+import type { Manifest } from '../models/manifest.ts';
+import { primaryOnnx, type ModelVersion } from '../models/registry.ts';
+import { MicroBatcher, type BatchStats } from './batcher.ts';
+import { l2normalize, poolTokens } from './pooling.ts';
+import { createSession, type Device } from './session.ts';
+import { loadTokenizer, type TextTokenizer } from './tokenizer.ts';
+
+export type EmbedKind = 'query' | 'document';
+
+export interface EmbedOutput {
+  readonly vectors: Float32Array[];
+  /** Tokens the model saw per text, special tokens included (after truncation). */
+  readonly tokenCounts: number[];
+  readonly truncated: boolean[];
+  /** Unknown-token ids per text (a drift signal); 0 when the tokenizer has no unknown token. */
+  readonly unknownTokens: number[];
+}
+
+export interface EngineOptions {
+  readonly device: Device;
+  readonly threads: number;
+  readonly batchTokens: number;
+  readonly batchWaitMs: number;
+  readonly queueMax: number;
+  /** Verify file checksums before loading (default true). */
+  readonly verify?: boolean;
+}
+
+export interface ModelVerifier {
+  verify(version: ModelVersion): Promise<void>;
+}
+
+/**
+ * Text beyond this many characters per allowed token cannot reach the model, so it is cut
+ * (at a space when one is near) before tokenizing: a 100 MB string costs what a 64 kB one does.
+ */
+const CHARS_PER_TOKEN_CAP = 64;
+
+interface Encoded {
+  readonly ids: readonly number[];
+  readonly length: number;
+}
+
+export class EmbeddingEngine {
+  private readonly batcher: MicroBatcher<Encoded, Float32Array>;
+
+  private constructor(
+    readonly version: ModelVersion,
+    private readonly session: ort.InferenceSession,
+    private readonly tokenizer: TextTokenizer,
+    readonly device: Device,
+    readonly fallbackReason: string | undefined,
+    options: EngineOptions,
+  ) {
+    const manifest = version.manifest;
+    // A single text longer than the budget still runs, alone.
+    this.batcher = new MicroBatcher((items, width) => this.infer(items, width), {
+      maxBatchTokens: Math.max(options.batchTokens, manifest.maxTokens),
+      maxWaitMs: options.batchWaitMs,
+      maxQueued: options.queueMax,
+    });
+  }
+
+  static async load(version: ModelVersion, options: EngineOptions, verifier?: ModelVerifier): Promise<EmbeddingEngine> {
+    const started = performance.now();
+    if (options.verify !== false && verifier) await verifier.verify(version);
+    const manifest = version.manifest;
+    const onnxPath = join(version.dir, primaryOnnx(manifest).path);
+    const [handle, tokenizer] = await Promise.all([
+      createSession(onnxPath, options.device, options.threads),
+      loadTokenizer(version.dir, manifest),
+    ]);
+    for (const name of [manifest.inputs.inputIds, manifest.inputs.attentionMask, manifest.inputs.tokenTypeIds]) {
+      if (name && !handle.session.inputNames.includes(name)) {
+        throw new ModelLoadError(`model ${version.id}: the ONNX graph has no input '${name}' (it has ${handle.session.inputNames.join(', ')})`);
+      }
+    }
+    const engine = new EmbeddingEngine(version, handle.session, tokenizer, handle.device, handle.fallbackReason, options);
+    await engine.warmUp();
+    log.info('embedding model loaded', {
+      model: version.id,
+      device: engine.device,
+      dtype: primaryOnnx(manifest).dtype,
+      ms: Math.round(performance.now() - started),
+    });
+    return engine;
+  }
+
+  get id(): string {
+    return this.version.id;
+  }
+
+  get manifest(): Manifest {
+    return this.version.manifest;
+  }
+
+  get dimensions(): number {
+    return this.version.manifest.dimensions;
+  }
+
+  get queueDepth(): number {
+    return this.batcher.depth;
+  }
+
+  set onBatch(listener: ((stats: BatchStats) => void) | undefined) {
+    this.batcher.onBatch = listener;
+  }
+
+  /** Tokenizes as `embed` would, without running the model. */
+  tokenize(text: string, kind: EmbedKind = 'document'): { ids: readonly number[]; truncated: boolean } {
+    const prefixed = this.manifest.prefixes[kind] + text;
+    const cap = this.manifest.maxTokens * CHARS_PER_TOKEN_CAP;
+    if (prefixed.length <= cap) return this.tokenizer.encode(prefixed);
+    const space = prefixed.indexOf(' ', cap);
+    const cut = space >= 0 && space < cap + 1024 ? space : cap;
+    return { ids: this.tokenizer.encode(prefixed.slice(0, cut)).ids, truncated: true };
+  }
+
+  async embed(texts: readonly string[], kind: EmbedKind = 'document'): Promise<EmbedOutput> {
+    if (!Array.isArray(texts)) throw new InvalidInputError('texts must be an array of strings');
+    const encoded: Encoded[] = [];
+    const truncated: boolean[] = [];
+    const unknownTokens: number[] = [];
+    texts.forEach((text, index) => {
+      if (typeof text !== 'string') throw new InvalidInputError(`text ${index} is not a string`, { index });
+      if (text.trim().length === 0) throw new EmptyTextError(`text ${index} is empty or whitespace only`, { index });
+      const { ids, truncated: cut } = this.tokenize(text, kind);
+      encoded.push({ ids, length: ids.length });
+      truncated.push(cut);
+      const unk = this.tokenizer.unknownId;
+      unknownTokens.push(unk === undefined ? 0 : ids.reduce((n, id) => n + (id === unk ? 1 : 0), 0));
+    });
+    const vectors = encoded.length === 0 ? [] : await this.batcher.submit(encoded);
+    return { vectors, tokenCounts: encoded.map((e) => e.length), truncated, unknownTokens };
+  }
+
+  async close(): Promise<void> {
+    await this.batcher.close();
+    await this.session.release();
+  }
+
+  private async warmUp(): Promise<void> {
+    // One short and one full-width batch: ORT sizes its arena and picks kernels on first use.
+    await this.embed(['warm up']);
+    const long = Array.from({ length: 4 }, () => 'warm up the embedding engine '.repeat(this.manifest.maxTokens));
+    await this.embed(long);
+  }
+
+  private async infer(items: readonly Encoded[], width: number): Promise<Float32Array[]> {
+    const { inputs, output, poolingInGraph, pooling, normalize } = this.manifest;
+    const batch = items.length;
+    const ids = new BigInt64Array(batch * width);
+    const mask = new BigInt64Array(batch * width);
+    items.forEach((item, b) => {
+      const row = b * width;
+      for (let t = 0; t < item.length; t++) {
+        ids[row + t] = BigInt(item.ids[t]!);
+        mask[row + t] = 1n;
+      }
+    });
+    const feeds: Record<string, ort.Tensor> = {
+      [inputs.inputIds]: new ort.Tensor('int64', ids, [batch, width]),
+      [inputs.attentionMask]: new ort.Tensor('int64', mask, [batch, width]),
+    };
+    if (inputs.tokenTypeIds) feeds[inputs.tokenTypeIds] = new ort.Tensor('int64', new BigInt64Array(batch * width), [batch, width]);
+    const result = (await this.session.run(feeds, [output]))[output]!;
+    const data = result.data as Float32Array;
+    const dim = result.dims.at(-1)!;
+    let vectors: Float32Array[];
+    if (poolingInGraph) {
+      vectors = Array.from({ length: batch }, (_, b) => data.slice(b * dim, (b + 1) * dim));
+    } else {
+      vectors = poolTokens(data, batch, width, dim, items.map((i) => i.length), pooling);
+    }
+    result.dispose();
+    return normalize ? vectors.map(l2normalize) : vectors;
+  }
+}
