@@ -29,6 +29,32 @@ export const configSchema = z.object({
   /** SEXTANT_HOST / SEXTANT_PORT: where `sextant serve` listens. */
   host: z.string().default('127.0.0.1'),
   port: z.coerce.number().int().min(0).max(65535).default(8080),
+  /** SEXTANT_API_KEYS: `key:role` pairs, comma-separated; roles read < write < admin. Empty: loopback only, no auth. */
+  apiKeys: z.string().default(''),
+  /** SEXTANT_RATE_LIMIT: requests per second per API key (or per client address without keys); 0 = off. */
+  rateLimit: z.coerce.number().nonnegative().default(0),
+  /** SEXTANT_MAX_BODY_BYTES: largest request body accepted. */
+  maxBodyBytes: positiveInt.default(16 * 1024 * 1024),
+  /** SEXTANT_MAX_DOCS_PER_REQUEST: documents per upsert or ids per delete request. */
+  maxDocsPerRequest: positiveInt.default(1000),
+  /** SEXTANT_MAX_TEXT_CHARS: characters per document or query text. */
+  maxTextChars: positiveInt.default(100_000),
+  /** SEXTANT_MAX_K: largest `k` a search may ask for. */
+  maxK: positiveInt.default(1000),
+  /** SEXTANT_SNAPSHOT_CHANGES / SEXTANT_SNAPSHOT_SECONDS: HNSW snapshot after this many changes or seconds. */
+  snapshotChanges: positiveInt.default(1000),
+  snapshotSeconds: positiveInt.default(30),
+  /** SEXTANT_HYBRID_ALPHA: default dense weight of hybrid search for new collections (0 keyword .. 1 dense). */
+  hybridAlpha: z.coerce.number().min(0).max(1).default(0.3),
+  /** SEXTANT_URL: CLI commands talk to this running server instead of opening the data dir. */
+  url: z.string().url().optional(),
+  /** SEXTANT_API_KEY: the key CLI commands send to a server (Authorization: Bearer). */
+  apiKey: z.string().optional(),
+  /** PINECONE_API_KEY, PINECONE_INDEX_HOST or PINECONE_INDEX, PINECONE_CONTROLLER_HOST: the `pinecone` backend. */
+  pineconeApiKey: z.string().optional(),
+  pineconeIndexHost: z.string().optional(),
+  pineconeIndex: z.string().optional(),
+  pineconeControllerHost: z.string().optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -44,6 +70,21 @@ const ENV_NAMES: Record<keyof Config, string> = {
   queueMax: 'SEXTANT_QUEUE_MAX',
   host: 'SEXTANT_HOST',
   port: 'SEXTANT_PORT',
+  apiKeys: 'SEXTANT_API_KEYS',
+  rateLimit: 'SEXTANT_RATE_LIMIT',
+  maxBodyBytes: 'SEXTANT_MAX_BODY_BYTES',
+  maxDocsPerRequest: 'SEXTANT_MAX_DOCS_PER_REQUEST',
+  maxTextChars: 'SEXTANT_MAX_TEXT_CHARS',
+  maxK: 'SEXTANT_MAX_K',
+  snapshotChanges: 'SEXTANT_SNAPSHOT_CHANGES',
+  snapshotSeconds: 'SEXTANT_SNAPSHOT_SECONDS',
+  hybridAlpha: 'SEXTANT_HYBRID_ALPHA',
+  url: 'SEXTANT_URL',
+  apiKey: 'SEXTANT_API_KEY',
+  pineconeApiKey: 'PINECONE_API_KEY',
+  pineconeIndexHost: 'PINECONE_INDEX_HOST',
+  pineconeIndex: 'PINECONE_INDEX',
+  pineconeControllerHost: 'PINECONE_CONTROLLER_HOST',
 };
 
 export function envNameOf(key: keyof Config): string {

@@ -60,3 +60,62 @@ export class EngineClosedError extends SextantError {
 export class ConfigError extends SextantError {
   readonly code = 'invalid_config';
 }
+
+export class CollectionNotFoundError extends SextantError {
+  readonly code = 'collection_not_found';
+}
+
+export class CollectionExistsError extends SextantError {
+  readonly code = 'collection_exists';
+}
+
+export class DocumentNotFoundError extends SextantError {
+  readonly code = 'document_not_found';
+}
+
+/** A vector whose length differs from the index's dimensions, or that holds NaN/Infinity. */
+export class InvalidVectorError extends SextantError {
+  readonly code = 'invalid_vector';
+}
+
+/** The remote index rejected our credentials. */
+export class BackendAuthError extends SextantError {
+  readonly code = 'backend_auth_failed';
+}
+
+/** The remote index or namespace does not exist. */
+export class BackendNotFoundError extends SextantError {
+  readonly code = 'backend_not_found';
+}
+
+/** The remote index failed or could not be reached; retrying may help. */
+export class BackendUnavailableError extends SextantError {
+  readonly code = 'backend_unavailable';
+}
+
+/** Another process holds the data directory. */
+export class DataDirLockedError extends SextantError {
+  readonly code = 'data_dir_locked';
+}
+
+export class UnauthorizedError extends SextantError {
+  readonly code = 'unauthorized';
+}
+
+export class ForbiddenError extends SextantError {
+  readonly code = 'forbidden';
+}
+
+export class RateLimitedError extends SextantError {
+  readonly code = 'rate_limited';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds = 1,
+  ) {
+    super(message, { retry_after_seconds: retryAfterSeconds });
+  }
+}
+
+export class PayloadTooLargeError extends SextantError {
+  readonly code = 'payload_too_large';
+}

@@ -1,0 +1,106 @@
+/**
+ * Schema of `sextant.db`, versioned with `PRAGMA user_version`: migration i brings the database
+ * from version i to i + 1, each in its own transaction, so an interrupted upgrade leaves the
+ * previous version intact and the next open resumes it.
+ */
+import type Database from 'better-sqlite3';
+import { ConfigError } from '../errors.ts';
+
+type Migration = (db: Database.Database) => void;
+
+const MIGRATIONS: readonly Migration[] = [
+  (db) => {
+    db.exec(`
+      -- key names the collection's FTS table; AUTOINCREMENT so a dropped collection's key is
+      -- never reissued (and VACUUM cannot renumber it, unlike an implicit rowid).
+      CREATE TABLE collections (
+        key             INTEGER PRIMARY KEY AUTOINCREMENT,
+        name            TEXT NOT NULL UNIQUE,
+        model_target    TEXT NOT NULL,
+        backend         TEXT NOT NULL CHECK (backend IN ('hnsw', 'pinecone')),
+        hnsw            TEXT NOT NULL,
+        hybrid_alpha    REAL NOT NULL,
+        live_generation INTEGER,
+        settings        TEXT NOT NULL DEFAULT '{}',
+        created_at      TEXT NOT NULL,
+        updated_at      TEXT NOT NULL
+      );
+
+      CREATE TABLE generations (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        collection TEXT NOT NULL REFERENCES collections(name) ON DELETE CASCADE,
+        model      TEXT NOT NULL,
+        dimensions INTEGER NOT NULL CHECK (dimensions > 0),
+        backend    TEXT NOT NULL CHECK (backend IN ('hnsw', 'pinecone')),
+        state      TEXT NOT NULL CHECK (state IN ('building', 'live', 'retired')),
+        created_at TEXT NOT NULL,
+        retired_at TEXT
+      );
+      CREATE INDEX generations_by_collection ON generations(collection);
+      -- At most one live generation per collection, whatever a caller does.
+      CREATE UNIQUE INDEX generations_one_live ON generations(collection) WHERE state = 'live';
+
+      -- doc_key is the rowid the collection's FTS table is keyed by; upserts keep it stable.
+      CREATE TABLE documents (
+        doc_key      INTEGER PRIMARY KEY,
+        collection   TEXT NOT NULL REFERENCES collections(name) ON DELETE CASCADE,
+        id           TEXT NOT NULL,
+        title        TEXT,
+        text         TEXT NOT NULL,
+        metadata     TEXT NOT NULL DEFAULT '{}',
+        content_hash TEXT NOT NULL,
+        created_at   TEXT NOT NULL,
+        updated_at   TEXT NOT NULL,
+        UNIQUE (collection, id)
+      );
+
+      -- Not WITHOUT ROWID: vector blobs (2 KiB at 512-d) are too large for clustered rows.
+      CREATE TABLE vectors (
+        generation INTEGER NOT NULL REFERENCES generations(id) ON DELETE CASCADE,
+        doc_id     TEXT NOT NULL,
+        vector     BLOB NOT NULL,
+        PRIMARY KEY (generation, doc_id)
+      );
+
+      -- AUTOINCREMENT: seqs never go backwards, even after a collection's changes are removed,
+      -- so a snapshot's recorded seq stays meaningful.
+      CREATE TABLE changes (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        collection TEXT NOT NULL,
+        doc_id     TEXT NOT NULL,
+        op         TEXT NOT NULL CHECK (op IN ('upsert', 'delete'))
+      );
+      CREATE INDEX changes_by_collection ON changes(collection, seq);
+    `);
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Per-collection keyword index; contentless (documents hold the text) with row deletes. */
+export function ftsTableName(collectionKey: number): string {
+  if (!Number.isSafeInteger(collectionKey) || collectionKey <= 0) throw new Error(`bad collection key ${collectionKey}`);
+  return `fts_${collectionKey}`;
+}
+
+export function createFtsTableSql(collectionKey: number): string {
+  return (
+    `CREATE VIRTUAL TABLE ${ftsTableName(collectionKey)} USING fts5(title, text, content='', contentless_delete=1, ` +
+    `tokenize='porter unicode61 remove_diacritics 2')`
+  );
+}
+
+export function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new ConfigError(
+      `database schema version ${current} is newer than this Sextant supports (${SCHEMA_VERSION}); upgrade Sextant`,
+    );
+  }
+  for (let version = current; version < SCHEMA_VERSION; version++) {
+    db.transaction(() => {
+      MIGRATIONS[version](db);
+      db.pragma(`user_version = ${version + 1}`);
+    }).immediate();
+  }
+}
