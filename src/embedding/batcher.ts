@@ -1,14 +1,19 @@
 /**
  * Dynamic micro-batching. Callers submit texts (already tokenized, so their cost is known);
  * one loop owns the queue: it waits briefly for company, sorts what is queued by length so
- * similar lengths share a batch (less padding), cuts batches at a padded-token budget, runs
- * them one at a time, and hands each caller exactly its own results.
+ * similar lengths share a batch (less padding), cuts batches within a padded-token budget,
+ * runs the batch holding the oldest text, and hands each caller exactly its own results.
  */
 import { EngineClosedError, OverloadedError } from '../errors.ts';
 
 export interface BatcherOptions {
   /** Upper bound on batch size x longest item in the batch. */
   readonly maxBatchTokens: number;
+  /**
+   * Fixed cost of running one batch, in padded-token equivalents: the batcher splits a round
+   * where the padding saved outweighs an extra run (default 64).
+   */
+  readonly batchOverheadTokens?: number;
   /** How long the first item of a round may wait for others. */
   readonly maxWaitMs: number;
   /** Items waiting before `submit` refuses with OverloadedError. */
@@ -24,6 +29,8 @@ export interface BatchStats {
 
 interface Pending<I, R> {
   readonly item: I;
+  /** Submission order: the batch holding the oldest item runs next, so nothing starves. */
+  readonly seq: number;
   readonly resolve: (r: R) => void;
   readonly reject: (e: unknown) => void;
 }
@@ -33,6 +40,8 @@ export type RunBatch<I, R> = (items: readonly I[], width: number) => Promise<R[]
 export class MicroBatcher<I extends { readonly length: number }, R> {
   private queue: Pending<I, R>[] = [];
   private queuedTokens = 0;
+  private seq = 0;
+  private oldestQueuedAt = 0;
   private signal: (() => void) | undefined;
   private closed = false;
   private readonly done: Promise<void>;
@@ -60,7 +69,8 @@ export class MicroBatcher<I extends { readonly length: number }, R> {
     const promises = items.map(
       (item) =>
         new Promise<R>((resolve, reject) => {
-          this.queue.push({ item, resolve, reject });
+          if (this.queue.length === 0) this.oldestQueuedAt = Date.now();
+          this.queue.push({ item, seq: this.seq++, resolve, reject });
           this.queuedTokens += item.length;
         }),
     );
@@ -99,27 +109,53 @@ export class MicroBatcher<I extends { readonly length: number }, R> {
         continue;
       }
       // Give concurrent callers a moment to join, unless a full batch is already waiting.
-      const deadline = Date.now() + this.options.maxWaitMs;
+      const deadline = this.oldestQueuedAt + this.options.maxWaitMs;
       while (!this.closed && this.queuedTokens < this.options.maxBatchTokens && Date.now() < deadline) {
         await this.waitForSignal(Math.max(0, deadline - Date.now()));
       }
-      const round = this.queue;
-      this.queue = [];
-      this.queuedTokens = 0;
-      round.sort((a, b) => a.item.length - b.item.length);
-      for (const batch of this.cut(round)) await this.run(batch);
+      // Cut everything queued into padding-efficient batches and run the one holding the oldest
+      // item; the rest wait in the queue and are re-cut together with whatever arrives meanwhile.
+      const sorted = [...this.queue].sort((a, b) => a.item.length - b.item.length || a.seq - b.seq);
+      const oldest = this.queue[0]!.seq;
+      const batch = this.cut(sorted).find((b) => b.some((p) => p.seq === oldest))!;
+      const taken = new Set(batch);
+      this.queue = this.queue.filter((p) => !taken.has(p));
+      for (const p of batch) this.queuedTokens -= p.item.length;
+      // Leftovers have waited already: the next round starts as soon as this batch is done.
+      this.oldestQueuedAt = 0;
+      await this.run(batch);
     }
   }
 
-  /** Splits length-sorted items into batches whose padded size fits the token budget. */
-  private *cut(sorted: Pending<I, R>[]): Generator<Pending<I, R>[]> {
-    let start = 0;
-    while (start < sorted.length) {
-      let end = start + 1;
-      while (end < sorted.length && (end - start + 1) * sorted[end]!.item.length <= this.options.maxBatchTokens) end += 1;
-      yield sorted.slice(start, end);
-      start = end;
+  /**
+   * Splits length-sorted items into contiguous batches minimising padded tokens plus a fixed
+   * cost per batch, within the token budget. Texts of very different lengths in one batch waste
+   * most of its compute on padding (a 128-token text padding 31 short queries costs 3x).
+   */
+  private cut(sorted: Pending<I, R>[]): Pending<I, R>[][] {
+    const n = sorted.length;
+    const overhead = this.options.batchOverheadTokens ?? 64;
+    const budget = this.options.maxBatchTokens;
+    // best[i]: cost of batching the first i items; from[i]: where the last batch starts.
+    const best = new Float64Array(n + 1).fill(Infinity);
+    const from = new Int32Array(n + 1);
+    best[0] = 0;
+    for (let end = 1; end <= n; end++) {
+      const width = sorted[end - 1]!.item.length;
+      for (let start = end - 1; start >= 0; start--) {
+        const size = end - start;
+        // A single item always forms a batch, however long.
+        if (size > 1 && size * width > budget) break;
+        const cost = best[start]! + overhead + size * width;
+        if (cost < best[end]!) {
+          best[end] = cost;
+          from[end] = start;
+        }
+      }
     }
+    const batches: Pending<I, R>[][] = [];
+    for (let end = n; end > 0; end = from[end]!) batches.push(sorted.slice(from[end]!, end));
+    return batches.reverse();
   }
 
   private async run(batch: Pending<I, R>[]): Promise<void> {

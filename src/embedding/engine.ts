@@ -3,14 +3,14 @@
  * queue. `embed` validates and tokenizes in the caller, then waits for its vectors.
  */
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { EmptyTextError, InvalidInputError, ModelLoadError } from '../errors.ts';
 import { log } from '../log.ts';
 import type { Manifest } from '../models/manifest.ts';
 import { primaryOnnx, type ModelVersion } from '../models/registry.ts';
 import { MicroBatcher, type BatchStats } from './batcher.ts';
 import { l2normalize, poolTokens } from './pooling.ts';
-import { createSession, type Device } from './session.ts';
+import { InferenceWorker } from './inference.ts';
+import type { Device } from './session.ts';
 import { loadTokenizer, type TextTokenizer } from './tokenizer.ts';
 
 export type EmbedKind = 'query' | 'document';
@@ -49,18 +49,29 @@ interface Encoded {
   readonly length: number;
 }
 
+const loggedFallbacks = new Set<string>();
+
+function logFallbackOnce(reason: string): void {
+  if (loggedFallbacks.has(reason)) return;
+  loggedFallbacks.add(reason);
+  log.warn('SEXTANT_DEVICE=cuda requested but CUDA cannot be used; running on CPU', {
+    reason,
+    hint: 'install the CUDA provider with: ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node',
+  });
+}
+
 export class EmbeddingEngine {
   private readonly batcher: MicroBatcher<Encoded, Float32Array>;
+  private readonly queueMax: number;
 
   private constructor(
     readonly version: ModelVersion,
-    private readonly session: ort.InferenceSession,
+    private readonly inference: InferenceWorker,
     private readonly tokenizer: TextTokenizer,
-    readonly device: Device,
-    readonly fallbackReason: string | undefined,
     options: EngineOptions,
   ) {
     const manifest = version.manifest;
+    this.queueMax = options.queueMax;
     // A single text longer than the budget still runs, alone.
     this.batcher = new MicroBatcher((items, width) => this.infer(items, width), {
       maxBatchTokens: Math.max(options.batchTokens, manifest.maxTokens),
@@ -74,17 +85,23 @@ export class EmbeddingEngine {
     if (options.verify !== false && verifier) await verifier.verify(version);
     const manifest = version.manifest;
     const onnxPath = join(version.dir, primaryOnnx(manifest).path);
-    const [handle, tokenizer] = await Promise.all([
-      createSession(onnxPath, options.device, options.threads),
+    const [inference, tokenizer] = await Promise.all([
+      InferenceWorker.start(onnxPath, options.device, options.threads, manifest.output),
       loadTokenizer(version.dir, manifest),
     ]);
-    for (const name of [manifest.inputs.inputIds, manifest.inputs.attentionMask, manifest.inputs.tokenTypeIds]) {
-      if (name && !handle.session.inputNames.includes(name)) {
-        throw new ModelLoadError(`model ${version.id}: the ONNX graph has no input '${name}' (it has ${handle.session.inputNames.join(', ')})`);
+    const engine = new EmbeddingEngine(version, inference, tokenizer, options);
+    try {
+      for (const name of [manifest.inputs.inputIds, manifest.inputs.attentionMask, manifest.inputs.tokenTypeIds]) {
+        if (name && !inference.inputNames.includes(name)) {
+          throw new ModelLoadError(`model ${version.id}: the ONNX graph has no input '${name}' (it has ${inference.inputNames.join(', ')})`);
+        }
       }
+      if (inference.fallbackReason) logFallbackOnce(inference.fallbackReason);
+      await engine.warmUp();
+    } catch (err) {
+      await engine.close();
+      throw err;
     }
-    const engine = new EmbeddingEngine(version, handle.session, tokenizer, handle.device, handle.fallbackReason, options);
-    await engine.warmUp();
     log.info('embedding model loaded', {
       model: version.id,
       device: engine.device,
@@ -92,6 +109,15 @@ export class EmbeddingEngine {
       ms: Math.round(performance.now() - started),
     });
     return engine;
+  }
+
+  /** Where inference runs (may differ from the requested device, see fallbackReason). */
+  get device(): Device {
+    return this.inference.device;
+  }
+
+  get fallbackReason(): string | undefined {
+    return this.inference.fallbackReason;
   }
 
   get id(): string {
@@ -144,18 +170,19 @@ export class EmbeddingEngine {
 
   async close(): Promise<void> {
     await this.batcher.close();
-    await this.session.release();
+    await this.inference.close();
   }
 
   private async warmUp(): Promise<void> {
     // One short and one full-width batch: ORT sizes its arena and picks kernels on first use.
     await this.embed(['warm up']);
     const long = Array.from({ length: 4 }, () => 'warm up the embedding engine '.repeat(this.manifest.maxTokens));
-    await this.embed(long);
+    // In pieces the queue accepts: a small SEXTANT_QUEUE_MAX must not make loading fail as overloaded.
+    for (let i = 0; i < long.length; i += this.queueMax) await this.embed(long.slice(i, i + this.queueMax));
   }
 
   private async infer(items: readonly Encoded[], width: number): Promise<Float32Array[]> {
-    const { inputs, output, poolingInGraph, pooling, normalize } = this.manifest;
+    const { inputs, poolingInGraph, pooling, normalize } = this.manifest;
     const batch = items.length;
     const ids = new BigInt64Array(batch * width);
     const mask = new BigInt64Array(batch * width);
@@ -166,21 +193,16 @@ export class EmbeddingEngine {
         mask[row + t] = 1n;
       }
     });
-    const feeds: Record<string, ort.Tensor> = {
-      [inputs.inputIds]: new ort.Tensor('int64', ids, [batch, width]),
-      [inputs.attentionMask]: new ort.Tensor('int64', mask, [batch, width]),
-    };
-    if (inputs.tokenTypeIds) feeds[inputs.tokenTypeIds] = new ort.Tensor('int64', new BigInt64Array(batch * width), [batch, width]);
-    const result = (await this.session.run(feeds, [output]))[output]!;
-    const data = result.data as Float32Array;
-    const dim = result.dims.at(-1)!;
+    const feeds: Record<string, BigInt64Array> = { [inputs.inputIds]: ids, [inputs.attentionMask]: mask };
+    if (inputs.tokenTypeIds) feeds[inputs.tokenTypeIds] = new BigInt64Array(batch * width);
+    const { data, dims } = await this.inference.run(feeds, [batch, width]);
+    const dim = dims.at(-1)!;
     let vectors: Float32Array[];
     if (poolingInGraph) {
       vectors = Array.from({ length: batch }, (_, b) => data.slice(b * dim, (b + 1) * dim));
     } else {
       vectors = poolTokens(data, batch, width, dim, items.map((i) => i.length), pooling);
     }
-    result.dispose();
     return normalize ? vectors.map(l2normalize) : vectors;
   }
 }

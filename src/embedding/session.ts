@@ -5,7 +5,6 @@
  */
 import * as ort from 'onnxruntime-node';
 import { ModelLoadError } from '../errors.ts';
-import { log } from '../log.ts';
 
 export type Device = 'cpu' | 'cuda';
 
@@ -16,8 +15,6 @@ export interface SessionHandle {
   /** Why the requested device is not the active one, when it is not. */
   readonly fallbackReason?: string;
 }
-
-const loggedFallbacks = new Set<string>();
 
 function baseOptions(threads: number): ort.InferenceSession.SessionOptions {
   return {
@@ -41,13 +38,6 @@ export async function createSession(path: string, device: Device, threads: numbe
       return { session, device: 'cuda' };
     } catch (err) {
       const reason = `CUDA execution provider unavailable: ${(err as Error).message.split('\n')[0]}`;
-      if (!loggedFallbacks.has(reason)) {
-        loggedFallbacks.add(reason);
-        log.warn('SEXTANT_DEVICE=cuda requested but CUDA cannot be used; running on CPU', {
-          reason,
-          hint: 'install the CUDA provider with: ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node',
-        });
-      }
       return { session: await createCpu(path, threads), device: 'cpu', fallbackReason: reason };
     }
   }

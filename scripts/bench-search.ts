@@ -1,0 +1,800 @@
+/**
+ * npm run bench:search [-- --quick] [-- --no-uniform] [-- --no-append] [-- --profile DIR]
+ *
+ *   --quick       shorter runs and a 20k synthetic set (development; not the spec's numbers)
+ *   --no-uniform  skip the uniform-random synthetic set
+ *   --no-append   print only, leave BENCHMARKS.md alone
+ *   --profile DIR run the server children with --cpu-prof into DIR (one .cpuprofile per child;
+ *                 the second one served vector queries only)
+ *
+ * Search throughput, latency and recall at three levels, one measurement at a time:
+ *   (a) raw      hnswlib-node in this process (DEFAULT_HNSW M/efConstruction, setEf(efSearch)), one caller
+ *   (b) layer    Sextant's HnswIndex in this process, one caller
+ *   (c) HTTP     `sextant serve` as a child process under autocannon, 32 connections
+ * on two data sets:
+ *   Cranfield+CISI  both corpora indexed as one collection through `sextant index --url` (ids
+ *                   cran-<id>, cisi-<id>; empty documents skipped), queried with their 225 + 112
+ *                   query texts (text queries, embedded by the server) and with the same queries
+ *                   embedded here (vector queries).
+ *   synthetic       100k x 512 unit vectors from a seeded PRNG (20k with --quick): clustered
+ *                   (1000 gaussian clusters, see SYN_*) for the acceptance line, and uniform on the
+ *                   sphere (the adversarial case, raw hnswlib only) for reference. The HTTP data dir
+ *                   is built directly with SqliteStore + HnswIndex, then served.
+ * Recall@10 is against exact search (brute-force dot products over the unit vectors) at the
+ * default efSearch.
+ *
+ * Ceilings: text queries must be embedded first, so the embedding engine's own query throughput
+ * (32 concurrent callers in this process, one query each) bounds HTTP text search; ingest via
+ * `sextant index` is compared with the engine embedding the same document texts (title\ntext) in
+ * batches of 64 with 3 batches in flight, as the CLI sends them.
+ *
+ * The server child and this process share the machine: the server is idle while anything
+ * in-process is measured, and autocannon (the load generator) runs in this process.
+ *
+ * Prints tables, ratios and PASS/FAIL per acceptance target, appends them to BENCHMARKS.md
+ * (not with --no-append), and ends with one JSON line. In that JSON the Cranfield+CISI numbers
+ * are the unprefixed keys (raw_qps, layer_qps, http_qps, http_vector_qps, ...) except
+ * recall_at_10, which is the acceptance recall: the layer on the clustered synthetic set.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import autocannon from 'autocannon';
+import hnswlib from 'hnswlib-node';
+import type { HierarchicalNSW } from 'hnswlib-node';
+import { loadConfig } from '../src/config.ts';
+import { EmbeddingEngine } from '../src/embedding/engine.ts';
+import { generationDir } from '../src/index/factory.ts';
+import { HnswIndex } from '../src/index/hnsw.ts';
+import { DEFAULT_HNSW } from '../src/index/types.ts';
+import { readRecords } from '../src/ingest/records.ts';
+import { setLogLevel } from '../src/log.ts';
+import { DEFAULT_MODEL_ID, ModelRegistry } from '../src/models/registry.ts';
+import { convertUseLite } from '../src/models/use-lite/convert.ts';
+import { contentHash, embeddingText } from '../src/search/documents.ts';
+import { SqliteStore } from '../src/store/sqlite-store.ts';
+import type { DocumentWrite } from '../src/store/types.ts';
+import { datasetDir, readCorpus, readQueries } from './lib/beir.ts';
+
+const argv = process.argv.slice(2);
+const args = new Set(argv);
+const QUICK = args.has('--quick');
+const UNIFORM = !args.has('--no-uniform');
+const APPEND = !args.has('--no-append');
+const PROFILE_ARG = argv[argv.indexOf('--profile') + 1];
+const PROFILE_DIR = args.has('--profile') ? resolve(PROFILE_ARG && !PROFILE_ARG.startsWith('--') ? PROFILE_ARG : 'bench-profiles') : undefined;
+
+const CONCURRENCY = 32;
+const K = 10;
+const EMBED_SECONDS = QUICK ? 5 : 10;
+const HTTP_SECONDS = QUICK ? 6 : 15;
+const WARM_SECONDS = QUICK ? 2 : 3;
+const INGEST_BATCH = 64;
+const INGEST_IN_FLIGHT = 3;
+
+const SYN_N = QUICK ? 20_000 : 100_000;
+const SYN_DIM = 512;
+const SYN_QUERIES = 200;
+/** About 100 points per cluster at either size. */
+const SYN_CLUSTERS = SYN_N / 100;
+/**
+ * Noise norm relative to the (unit) centroid: point = normalise(centroid + SYN_NOISE * g / sqrt(dim)),
+ * so a point's cosine to its centroid is ~0.71 and to another member of its cluster ~0.5.
+ */
+const SYN_NOISE = 1;
+const SYN_SEED = 20241126;
+const SYN_BUILD_BATCH = 1000;
+const SYN_COLLECTION = 'synthetic';
+const HNSW_SEED = 100; // what HnswIndex passes to initIndex, so (a) and (b) build the same graph
+
+const TARGET_TEXT_RATIO = 0.7;
+const TARGET_TEXT_P99 = 100;
+const TARGET_VECTOR_P99 = 20;
+const TARGET_RECALL = 0.95;
+const TARGET_INGEST_RATIO = 0.8;
+
+const REPO = resolve(import.meta.dirname, '..');
+const CLI = join(REPO, 'bin', 'sextant.js');
+
+// ---- small helpers ------------------------------------------------------------------------------
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
+
+function progress(msg: string): void {
+  process.stderr.write(`[bench:search ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+const fmt = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
+const round = (x: number, digits = 2) => +x.toFixed(digits);
+
+interface Timing {
+  qps: number;
+  p50: number;
+  p99: number;
+}
+
+/** One caller, queries back to back; a short warm-up first (JIT, caches). */
+async function sequential<Q, R>(queries: readonly Q[], run: (q: Q) => R | Promise<R>): Promise<{ timing: Timing; results: R[] }> {
+  for (const q of queries.slice(0, Math.min(20, queries.length))) await run(q);
+  const times: number[] = [];
+  const results: R[] = [];
+  const started = performance.now();
+  for (const q of queries) {
+    const t0 = performance.now();
+    results.push(await run(q));
+    times.push(performance.now() - t0);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  times.sort((a, b) => a - b);
+  return { timing: { qps: queries.length / seconds, p50: percentile(times, 0.5), p99: percentile(times, 0.99) }, results };
+}
+
+// ---- vectors ------------------------------------------------------------------------------------
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function gaussian(rng: () => number): () => number {
+  let spare: number | undefined;
+  return () => {
+    if (spare !== undefined) {
+      const s = spare;
+      spare = undefined;
+      return s;
+    }
+    let u = 0;
+    while (u === 0) u = rng();
+    const r = Math.sqrt(-2 * Math.log(u));
+    const theta = 2 * Math.PI * rng();
+    spare = r * Math.sin(theta);
+    return r * Math.cos(theta);
+  };
+}
+
+function normalizeInPlace(v: Float32Array): void {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
+  const scale = s > 0 ? 1 / Math.sqrt(s) : 0;
+  for (let i = 0; i < v.length; i++) v[i] = v[i]! * scale;
+}
+
+/** n + queries unit vectors in one flat array; the last `queries` rows are held out as queries. */
+function syntheticSet(kind: 'clustered' | 'uniform', n: number, queries: number, dim: number): { data: Float32Array; queries: Float32Array } {
+  const rng = mulberry32(kind === 'clustered' ? SYN_SEED : SYN_SEED + 1);
+  const g = gaussian(rng);
+  const total = n + queries;
+  const all = new Float32Array(total * dim);
+  if (kind === 'uniform') {
+    for (let i = 0; i < all.length; i++) all[i] = g();
+  } else {
+    const centroids = new Float32Array(SYN_CLUSTERS * dim);
+    for (let i = 0; i < centroids.length; i++) centroids[i] = g();
+    for (let c = 0; c < SYN_CLUSTERS; c++) normalizeInPlace(centroids.subarray(c * dim, (c + 1) * dim));
+    const sigma = SYN_NOISE / Math.sqrt(dim);
+    for (let p = 0; p < total; p++) {
+      const c = Math.floor(rng() * SYN_CLUSTERS);
+      for (let i = 0; i < dim; i++) all[p * dim + i] = centroids[c * dim + i]! + sigma * g();
+    }
+  }
+  for (let p = 0; p < total; p++) normalizeInPlace(all.subarray(p * dim, (p + 1) * dim));
+  return { data: all.subarray(0, n * dim), queries: all.subarray(n * dim) };
+}
+
+function row(data: Float32Array, i: number, dim: number): Float32Array {
+  return data.subarray(i * dim, (i + 1) * dim);
+}
+
+/** Exact top-k rows by dot product (= cosine: every row is unit length), best first. */
+function exactTopK(data: Float32Array, dim: number, q: Float32Array, k: number): number[] {
+  const n = data.length / dim;
+  const best: { s: number; i: number }[] = [];
+  let floor = -Infinity;
+  for (let r = 0; r < n; r++) {
+    let s = 0;
+    const off = r * dim;
+    for (let d = 0; d < dim; d++) s += data[off + d]! * q[d]!;
+    if (best.length < k || s > floor) {
+      best.push({ s, i: r });
+      best.sort((a, b) => b.s - a.s);
+      if (best.length > k) best.pop();
+      floor = best[best.length - 1]!.s;
+    }
+  }
+  return best.map((b) => b.i);
+}
+
+function exactAll(data: Float32Array, dim: number, queries: Float32Array, k: number, label: string): number[][] {
+  const nq = queries.length / dim;
+  const started = performance.now();
+  const out: number[][] = [];
+  for (let i = 0; i < nq; i++) {
+    out.push(exactTopK(data, dim, row(queries, i, dim), k));
+    if (nq >= 100 && (i + 1) % Math.ceil(nq / 4) === 0) progress(`${label}: exact top-${k} ${i + 1}/${nq}`);
+  }
+  progress(`${label}: exact search for ${nq} queries took ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return out;
+}
+
+function recallAtK(found: readonly (readonly string[])[], truth: readonly (readonly string[])[]): number {
+  let hit = 0;
+  let total = 0;
+  found.forEach((f, q) => {
+    const t = new Set(truth[q]);
+    total += t.size;
+    for (const id of f.slice(0, t.size)) if (t.has(id)) hit++;
+  });
+  return total > 0 ? hit / total : NaN;
+}
+
+// ---- (a) raw hnswlib and (b) the index layer ---------------------------------------------------
+
+function buildRaw(data: Float32Array, dim: number, label: string): { index: HierarchicalNSW; seconds: number } {
+  const n = data.length / dim;
+  const index = new hnswlib.HierarchicalNSW('cosine', dim);
+  index.initIndex({ maxElements: n, m: DEFAULT_HNSW.M, efConstruction: DEFAULT_HNSW.efConstruction, randomSeed: HNSW_SEED });
+  const started = performance.now();
+  const step = Math.max(1, Math.ceil(n / 5));
+  for (let i = 0; i < n; i++) {
+    index.addPoint(Array.from(row(data, i, dim)), i);
+    if (n >= 10_000 && (i + 1) % step === 0) progress(`${label}: raw hnswlib built ${i + 1}/${n}`);
+  }
+  index.setEf(DEFAULT_HNSW.efSearch);
+  return { index, seconds: (performance.now() - started) / 1000 };
+}
+
+async function measureRaw(index: HierarchicalNSW, queries: Float32Array, dim: number, ids: (label: number) => string): Promise<{ timing: Timing; found: string[][] }> {
+  const points = Array.from({ length: queries.length / dim }, (_, i) => Array.from(row(queries, i, dim)));
+  index.setEf(DEFAULT_HNSW.efSearch);
+  const { timing, results } = await sequential(points, (p) => index.searchKnn(p, K).neighbors);
+  return { timing, found: results.map((labels) => labels.map(ids)) };
+}
+
+async function measureLayer(index: HnswIndex, queries: Float32Array, dim: number): Promise<{ timing: Timing; found: string[][] }> {
+  const vectors = Array.from({ length: queries.length / dim }, (_, i) => row(queries, i, dim));
+  const { timing, results } = await sequential(vectors, (vector) => index.search({ vector, k: K }));
+  return { timing, found: results.map((hits) => hits.map((h) => h.id)) };
+}
+
+// ---- child processes ----------------------------------------------------------------------------
+
+interface Server {
+  url: string;
+  logs: string[];
+  stop(): Promise<void>;
+}
+
+function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, SEXTANT_API_KEYS: '', SEXTANT_RATE_LIMIT: '0', SEXTANT_HOST: '127.0.0.1', ...extra };
+  delete env.SEXTANT_URL;
+  return env;
+}
+
+async function startServer(dataDir: string, modelsDir: string): Promise<Server> {
+  const nodeFlags = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, [...nodeFlags, CLI, 'serve', '--port', '0'], {
+    env: childEnv({ SEXTANT_DATA_DIR: dataDir, SEXTANT_MODELS_DIR: modelsDir, SEXTANT_LOG_LEVEL: 'info' }),
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const logs: string[] = [];
+  const url = await new Promise<string>((done, fail) => {
+    const timer = setTimeout(() => fail(new Error(`server did not start in 180 s:\n${logs.join('')}`)), 180_000);
+    child.stderr!.on('data', (chunk: Buffer) => {
+      logs.push(chunk.toString());
+      if (logs.length > 200) logs.splice(0, logs.length - 200);
+      const m = /"msg":"sextant listening","url":"([^"]+)"/.exec(logs.join(''));
+      if (m) {
+        clearTimeout(timer);
+        done(m[1]!);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      fail(new Error(`server exited with ${code}:\n${logs.join('')}`));
+    });
+  });
+  return { url, logs, stop: () => stopChild(child) };
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise<void>((done) => {
+    if (child.exitCode !== null || child.signalCode !== null) return done();
+    const force = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      done();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** `sextant index <collection> <file> --url <server>`: its own docs_per_s and the wall-clock rate. */
+async function cliIndex(url: string, modelsDir: string, collection: string, file: string, docs: number): Promise<{ docsPerS: number; wallDocsPerS: number; upserted: number }> {
+  const started = performance.now();
+  const child = spawn(process.execPath, [CLI, 'index', collection, file, '--url', url], {
+    env: childEnv({ SEXTANT_MODELS_DIR: modelsDir, SEXTANT_LOG_LEVEL: 'warn' }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-4000)));
+  const code = await new Promise<number | null>((done) => child.once('exit', done));
+  const seconds = (performance.now() - started) / 1000;
+  const last = out.trim().split('\n').at(-1) ?? '';
+  if (code !== 0) throw new Error(`sextant index exited with ${code}:\n${out}\n${err}`);
+  const result = JSON.parse(last) as { docs_per_s: number; upserted: number };
+  return { docsPerS: result.docs_per_s, wallDocsPerS: docs / seconds, upserted: result.upserted };
+}
+
+async function post<T>(url: string, body: unknown): Promise<T> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`POST ${url}: ${res.status} ${text.slice(0, 300)}`);
+  return JSON.parse(text) as T;
+}
+
+interface HttpRun extends Timing {
+  ok: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  seconds: number;
+}
+
+/** autocannon, CONCURRENCY connections, each request taking the next body of the shared cycle. */
+async function cannon(url: string, bodies: readonly string[], seconds: number): Promise<HttpRun> {
+  let next = 0;
+  const result = await autocannon({
+    url,
+    connections: CONCURRENCY,
+    duration: seconds,
+    timeout: 30,
+    requests: [
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        setupRequest: (req) => ({ ...req, body: bodies[next++ % bodies.length] }),
+      },
+    ],
+  });
+  const ok = result['2xx'];
+  return {
+    qps: ok / result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    ok,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    seconds: result.duration,
+  };
+}
+
+async function httpLoad(label: string, url: string, bodies: readonly string[]): Promise<HttpRun> {
+  progress(`${label}: warm-up ${WARM_SECONDS} s, then ${HTTP_SECONDS} s at ${CONCURRENCY} connections`);
+  await cannon(url, bodies, WARM_SECONDS);
+  const run = await cannon(url, bodies, HTTP_SECONDS);
+  progress(`${label}: ${fmt(run.qps)} q/s, p50 ${run.p50} ms, p99 ${run.p99} ms, non-2xx ${run.non2xx}, errors ${run.errors}`);
+  return run;
+}
+
+/** Recall of the server's answers: one vector query at a time (not timed). */
+async function httpRecall(url: string, queries: Float32Array, dim: number, truth: readonly (readonly string[])[]): Promise<number> {
+  const found: string[][] = [];
+  for (let i = 0; i < queries.length / dim; i++) {
+    const res = await post<{ results: { id: string }[] }>(url, { mode: 'dense', vector: Array.from(row(queries, i, dim)), k: K });
+    found.push(res.results.map((r) => r.id));
+  }
+  return recallAtK(found, truth);
+}
+
+// ---- in-process embedding ceilings --------------------------------------------------------------
+
+/** The engine embedding `texts` in batches of INGEST_BATCH, INGEST_IN_FLIGHT batches at a time. */
+async function embedDocuments(engine: EmbeddingEngine, texts: readonly string[]): Promise<{ docsPerS: number; vectors: Float32Array[] }> {
+  const vectors = new Array<Float32Array>(texts.length);
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: INGEST_IN_FLIGHT }, async () => {
+      while (next < texts.length) {
+        const from = next;
+        next += INGEST_BATCH;
+        const out = await engine.embed(texts.slice(from, from + INGEST_BATCH), 'document');
+        out.vectors.forEach((v, j) => (vectors[from + j] = v));
+      }
+    }),
+  );
+  return { docsPerS: texts.length / ((performance.now() - started) / 1000), vectors };
+}
+
+/** CONCURRENCY callers, one query each at a time, cycling through `queries` for `seconds`. */
+async function embedQueries(engine: EmbeddingEngine, queries: readonly string[], seconds: number): Promise<Timing & { count: number }> {
+  let next = 0;
+  const times: number[] = [];
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < deadline) {
+        const q = queries[next++ % queries.length]!;
+        const t0 = performance.now();
+        await engine.embed([q], 'query');
+        times.push(performance.now() - t0);
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  times.sort((a, b) => a - b);
+  return { qps: times.length / elapsed, p50: percentile(times, 0.5), p99: percentile(times, 0.99), count: times.length };
+}
+
+// ---- the two data sets --------------------------------------------------------------------------
+
+interface Level {
+  timing: Timing;
+  recall: number;
+}
+
+interface CorpusResult {
+  docs: number;
+  queries: number;
+  embedDocsPerS: number;
+  embedPasses: number[];
+  ingestDocsPerS: number;
+  ingestWallDocsPerS: number;
+  queryEmbed: Timing & { count: number };
+  httpText: HttpRun;
+  httpVector: HttpRun;
+  httpRecall: number;
+  raw: Level;
+  layer: Level;
+}
+
+async function cranfieldCisi(modelsDir: string, work: string, engine: EmbeddingEngine): Promise<CorpusResult> {
+  const sources = [
+    { name: 'cranfield', prefix: 'cran' },
+    { name: 'cisi', prefix: 'cisi' },
+  ];
+  const lines: string[] = [];
+  const queryTexts: string[] = [];
+  for (const { name, prefix } of sources) {
+    const dir = datasetDir(name)!;
+    for (const d of readCorpus(dir)) {
+      if (!(d.title ?? '').trim() && !(d.text ?? '').trim()) continue;
+      lines.push(JSON.stringify({ _id: `${prefix}-${d._id}`, title: d.title ?? '', text: d.text ?? '' }));
+    }
+    queryTexts.push(...readQueries(dir).map((q) => q.text).filter((t) => t.trim()));
+  }
+  const file = join(work, 'cranfield-cisi.jsonl');
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  // Exactly the documents and texts `sextant index` sends and the service embeds.
+  const { documents } = await readRecords(file, { text: 'text' });
+  const texts = documents.map(embeddingText);
+  const ids = documents.map((d) => d.id);
+  progress(`Cranfield+CISI: ${documents.length} documents, ${queryTexts.length} queries`);
+
+  const dataDir = join(work, 'data-cran-cisi');
+  progress('starting sextant serve (Cranfield+CISI)');
+  const server = await startServer(dataDir, modelsDir);
+  try {
+    // Raw embedding throughput of the documents, the server idle.
+    await embedDocuments(engine, texts.slice(0, 256)); // warm the arena at this batch shape
+    // Embedding is measured before and after the ingest and the better pass kept, so a burst of
+    // outside load during one pass does not flatter the ingest ratio.
+    progress(`embedding ${texts.length} documents in-process (batches of ${INGEST_BATCH}, ${INGEST_IN_FLIGHT} in flight)`);
+    const embedded = await embedDocuments(engine, texts);
+    progress(`embedding: ${fmt(embedded.docsPerS)} docs/s`);
+
+    progress(`sextant index bench ${file} --url ${server.url}`);
+    const ingest = await cliIndex(server.url, modelsDir, 'bench', file, documents.length);
+    progress(`ingest: ${fmt(ingest.docsPerS)} docs/s (CLI), ${fmt(ingest.wallDocsPerS)} docs/s wall incl. CLI start-up`);
+    if (ingest.upserted !== documents.length) throw new Error(`sextant index upserted ${ingest.upserted} of ${documents.length} documents`);
+    const again = await embedDocuments(engine, texts);
+    progress(`embedding, second pass: ${fmt(again.docsPerS)} docs/s`);
+    const embedDocsPerS = Math.max(embedded.docsPerS, again.docsPerS);
+    const embedPasses = [embedded.docsPerS, again.docsPerS];
+
+    await embedQueries(engine, queryTexts, 1); // warm-up at this concurrency
+    progress(`query embedding in-process: ${CONCURRENCY} callers for ${EMBED_SECONDS} s`);
+    const queryEmbed = await embedQueries(engine, queryTexts, EMBED_SECONDS);
+    progress(`query embedding: ${fmt(queryEmbed.qps)} q/s, p50 ${fmt(queryEmbed.p50)} ms, p99 ${fmt(queryEmbed.p99)} ms`);
+    const dim = engine.dimensions;
+    const queryVectors = new Float32Array(queryTexts.length * dim);
+    (await engine.embed(queryTexts, 'query')).vectors.forEach((v, i) => queryVectors.set(v, i * dim));
+
+    const searchUrl = `${server.url}/v1/collections/bench/search`;
+    const check = await post<{ results: unknown[] }>(searchUrl, { mode: 'dense', query: queryTexts[0], k: K });
+    if (check.results.length !== K) throw new Error(`a text search returned ${check.results.length} results, expected ${K}`);
+    const httpText = await httpLoad('HTTP text', searchUrl, queryTexts.map((query) => JSON.stringify({ mode: 'dense', query, k: K })));
+    const vectorBodies = Array.from({ length: queryTexts.length }, (_, i) => JSON.stringify({ mode: 'dense', vector: Array.from(row(queryVectors, i, dim)), k: K }));
+    const httpVector = await httpLoad('HTTP vector', searchUrl, vectorBodies);
+
+    const data = new Float32Array(embedded.vectors.length * dim);
+    embedded.vectors.forEach((v, i) => data.set(v, i * dim));
+    const truth = exactAll(data, dim, queryVectors, K, 'Cranfield+CISI').map((labels) => labels.map((l) => ids[l]!));
+    const httpRecallValue = await httpRecall(searchUrl, queryVectors, dim, truth);
+    await server.stop();
+
+    const { index: rawIndex } = buildRaw(data, dim, 'Cranfield+CISI');
+    const raw = await measureRaw(rawIndex, queryVectors, dim, (l) => ids[l]!);
+    const layerIndex = await HnswIndex.open(join(work, 'layer-cran-cisi'), { dimensions: dim, settings: DEFAULT_HNSW, snapshotEveryChanges: Number.MAX_SAFE_INTEGER, snapshotEverySeconds: 0 });
+    for (let i = 0; i < ids.length; i += SYN_BUILD_BATCH) {
+      await layerIndex.upsert(ids.slice(i, i + SYN_BUILD_BATCH).map((id, j) => ({ id, vector: row(data, i + j, dim) })));
+    }
+    const layer = await measureLayer(layerIndex, queryVectors, dim);
+    await layerIndex.drop();
+    return {
+      docs: documents.length,
+      queries: queryTexts.length,
+      embedDocsPerS,
+      embedPasses,
+      ingestDocsPerS: ingest.docsPerS,
+      ingestWallDocsPerS: ingest.wallDocsPerS,
+      queryEmbed,
+      httpText,
+      httpVector,
+      httpRecall: httpRecallValue,
+      raw: { timing: raw.timing, recall: recallAtK(raw.found, truth) },
+      layer: { timing: layer.timing, recall: recallAtK(layer.found, truth) },
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+interface SyntheticResult {
+  n: number;
+  rawBuildPerS: number;
+  layerBuildPerS: number;
+  raw: Level;
+  layer: Level;
+  http: HttpRun;
+  httpRecall: number;
+  uniform?: Level & { buildPerS: number };
+}
+
+async function synthetic(modelsDir: string, work: string): Promise<SyntheticResult> {
+  const dim = SYN_DIM;
+  const label = `synthetic ${SYN_N / 1000}k x ${dim} clustered`;
+  progress(`${label}: generating (${SYN_CLUSTERS} clusters, noise ${SYN_NOISE}, ${SYN_QUERIES} held-out queries)`);
+  const { data, queries } = syntheticSet('clustered', SYN_N, SYN_QUERIES, dim);
+  const truth = exactAll(data, dim, queries, K, label).map((labels) => labels.map(String));
+
+  let rawResult: { timing: Timing; found: string[][] };
+  let rawBuildPerS: number;
+  {
+    const { index, seconds } = buildRaw(data, dim, label);
+    rawBuildPerS = SYN_N / seconds;
+    progress(`${label}: raw build ${seconds.toFixed(1)} s (${fmt(rawBuildPerS)} vectors/s)`);
+    rawResult = await measureRaw(index, queries, dim, String);
+  }
+
+  // (b) and the HTTP data dir in one build: store rows and the generation's HnswIndex, as the service writes them.
+  const dataDir = join(work, 'data-synthetic');
+  const store = SqliteStore.open(dataDir);
+  const { collection, generation } = store.createCollection({
+    name: SYN_COLLECTION,
+    modelTarget: DEFAULT_MODEL_ID,
+    model: DEFAULT_MODEL_ID,
+    dimensions: dim,
+    backend: 'hnsw',
+    hnsw: DEFAULT_HNSW,
+    hybridAlpha: loadConfig({}).hybridAlpha,
+  });
+  // No background snapshots while building (each would rewrite the whole graph); one flush at the end.
+  const index = await HnswIndex.open(generationDir(dataDir, collection.name, generation.id), {
+    dimensions: dim,
+    settings: collection.hnsw,
+    snapshotEveryChanges: Number.MAX_SAFE_INTEGER,
+    snapshotEverySeconds: 0,
+  });
+  let layerResult: { timing: Timing; found: string[][] };
+  let layerBuildPerS: number;
+  try {
+    let indexSeconds = 0;
+    const step = Math.max(SYN_BUILD_BATCH, Math.ceil(SYN_N / 5 / SYN_BUILD_BATCH) * SYN_BUILD_BATCH);
+    for (let i = 0; i < SYN_N; i += SYN_BUILD_BATCH) {
+      const writes: DocumentWrite[] = [];
+      for (let j = i; j < Math.min(SYN_N, i + SYN_BUILD_BATCH); j++) {
+        const text = `synthetic document ${j}`;
+        writes.push({ id: String(j), title: null, text, metadata: {}, contentHash: contentHash({ id: String(j), text }), vectors: new Map([[generation.id, row(data, j, dim)]]) });
+      }
+      const { seq } = store.upsertDocuments(collection.name, writes);
+      const t0 = performance.now();
+      await index.upsert(writes.map((w) => ({ id: w.id, vector: w.vectors.get(generation.id)!, metadata: {} })));
+      indexSeconds += (performance.now() - t0) / 1000;
+      index.markApplied(seq);
+      if ((i + SYN_BUILD_BATCH) % step === 0) progress(`${label}: layer + store built ${Math.min(SYN_N, i + SYN_BUILD_BATCH)}/${SYN_N}`);
+    }
+    layerBuildPerS = SYN_N / indexSeconds;
+    progress(`${label}: layer build ${indexSeconds.toFixed(1)} s in HnswIndex.upsert (${fmt(layerBuildPerS)} vectors/s)`);
+    layerResult = await measureLayer(index, queries, dim);
+  } finally {
+    await index.close(); // final snapshot: the server opens it with nothing to replay
+    store.close();
+  }
+
+  let uniform: SyntheticResult['uniform'];
+  if (UNIFORM) {
+    const ulabel = `synthetic ${SYN_N / 1000}k x ${dim} uniform`;
+    progress(`${ulabel}: generating`);
+    const u = syntheticSet('uniform', SYN_N, SYN_QUERIES, dim);
+    const utruth = exactAll(u.data, dim, u.queries, K, ulabel).map((labels) => labels.map(String));
+    const { index: uindex, seconds } = buildRaw(u.data, dim, ulabel);
+    progress(`${ulabel}: raw build ${seconds.toFixed(1)} s`);
+    const r = await measureRaw(uindex, u.queries, dim, String);
+    uniform = { timing: r.timing, recall: recallAtK(r.found, utruth), buildPerS: SYN_N / seconds };
+  }
+
+  progress(`starting sextant serve (${label})`);
+  const server = await startServer(dataDir, modelsDir);
+  try {
+    const searchUrl = `${server.url}/v1/collections/${SYN_COLLECTION}/search`;
+    const bodies = Array.from({ length: SYN_QUERIES }, (_, i) => JSON.stringify({ mode: 'dense', vector: Array.from(row(queries, i, dim)), k: K }));
+    const http = await httpLoad(`HTTP vector, ${label}`, searchUrl, bodies);
+    const httpRecallValue = await httpRecall(searchUrl, queries, dim, truth);
+    return {
+      n: SYN_N,
+      rawBuildPerS,
+      layerBuildPerS,
+      raw: { timing: rawResult.timing, recall: recallAtK(rawResult.found, truth) },
+      layer: { timing: layerResult.timing, recall: recallAtK(layerResult.found, truth) },
+      http,
+      httpRecall: httpRecallValue,
+      uniform,
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+// ---- main ---------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const missing = ['cranfield', 'cisi'].filter((name) => !datasetDir(name));
+  if (missing.length > 0) {
+    console.error(`bench:search needs ../shared/datasets/{cranfield,cisi} (missing: ${missing.join(', ')}); nothing measured.`);
+    process.exitCode = 1;
+    return;
+  }
+  setLogLevel('warn');
+  const work = mkdtempSync(join(tmpdir(), 'sextant-bench-search-'));
+  const ownModels = !process.env.SEXTANT_MODELS_DIR;
+  const modelsDir = ownModels ? join(work, 'models') : resolve(process.env.SEXTANT_MODELS_DIR!);
+  try {
+    await convertUseLite(modelsDir);
+    const registry = new ModelRegistry(modelsDir);
+    // The same engine settings the server child gets (defaults, or SEXTANT_* from this environment).
+    const config = loadConfig({ modelsDir });
+    const engine = await EmbeddingEngine.load(
+      await registry.resolve(DEFAULT_MODEL_ID),
+      { device: config.device, threads: config.threads, batchTokens: config.batchTokens, batchWaitMs: config.batchWaitMs, queueMax: config.queueMax },
+      registry,
+    );
+    let cc: CorpusResult;
+    try {
+      cc = await cranfieldCisi(modelsDir, work, engine);
+    } finally {
+      await engine.close();
+    }
+    const syn = await synthetic(modelsDir, work);
+    report(cc, syn, config.threads);
+    if (PROFILE_DIR) progress(`server CPU profiles in ${PROFILE_DIR}`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+function report(cc: CorpusResult, syn: SyntheticResult, threads: number): void {
+  const date = new Date().toISOString().slice(0, 10);
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  const textRatio = cc.httpText.qps / cc.queryEmbed.qps;
+  const ingestRatio = cc.ingestDocsPerS / cc.embedDocsPerS;
+  const synName = `synthetic ${syn.n / 1000}k x ${SYN_DIM} clustered`;
+  const t = (x: Timing) => `${fmt(x.qps)} | ${fmt(x.p50, 2)} | ${fmt(x.p99, 2)}`;
+  const h = (x: HttpRun) => `${fmt(x.qps)} | ${fmt(x.p50, 0)} | ${fmt(x.p99, 0)}`;
+  const pass = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
+  const httpClean = (x: HttpRun) => x.non2xx === 0 && x.errors === 0;
+  const targets = [
+    `${pass(textRatio >= TARGET_TEXT_RATIO && httpClean(cc.httpText))}  HTTP dense text search at ${CONCURRENCY} clients >= ${TARGET_TEXT_RATIO} x query_embed_qps: ${fmt(cc.httpText.qps)} / ${fmt(cc.queryEmbed.qps)} = ${fmt(textRatio, 3)} (non-2xx ${cc.httpText.non2xx}, errors ${cc.httpText.errors})`,
+    `${pass(cc.httpText.p99 <= TARGET_TEXT_P99 && httpClean(cc.httpText))}  HTTP dense text search p99 <= ${TARGET_TEXT_P99} ms: ${cc.httpText.p99} ms`,
+    `${pass(cc.httpVector.p99 <= TARGET_VECTOR_P99 && httpClean(cc.httpVector))}  HTTP vector search p99 <= ${TARGET_VECTOR_P99} ms (Cranfield+CISI, ${CONCURRENCY} clients): ${cc.httpVector.p99} ms (non-2xx ${cc.httpVector.non2xx}, errors ${cc.httpVector.errors})`,
+    `${pass(syn.layer.recall >= TARGET_RECALL)}  recall@10 >= ${TARGET_RECALL} at default settings (ef ${DEFAULT_HNSW.efSearch}) on ${synName}: ${fmt(syn.layer.recall, 4)}${syn.n < 100_000 ? ' (--quick: not the 100k set)' : ''}`,
+    `${pass(ingestRatio >= TARGET_INGEST_RATIO)}  ingest via sextant index >= ${TARGET_INGEST_RATIO} x embedding throughput: ${fmt(cc.ingestDocsPerS)} / ${fmt(cc.embedDocsPerS)} = ${fmt(ingestRatio, 3)}`,
+  ];
+  const lines = [
+    `### bench:search — ${date} — ${cpu}, ${cpus().length} cores, ${threads} ORT threads, Node ${process.version}${QUICK ? ' — QUICK (--quick: shorter runs, 20k synthetic)' : ''}`,
+    '',
+    `HNSW defaults M ${DEFAULT_HNSW.M}, efConstruction ${DEFAULT_HNSW.efConstruction}, efSearch ${DEFAULT_HNSW.efSearch}; k ${K}. In-process rows: one caller, sequential. HTTP rows: autocannon, ${CONCURRENCY} connections, ${HTTP_SECONDS} s after ${WARM_SECONDS} s warm-up, autocannon in the bench process on the same machine; q/s counts 2xx only. Query embedding: ${CONCURRENCY} in-process callers, ${EMBED_SECONDS} s.`,
+    `Cranfield+CISI: ${cc.docs} documents, ${cc.queries} queries, USE-Lite fp32 (512-d). Synthetic: ${SYN_QUERIES} held-out queries; clustered = ${SYN_CLUSTERS} gaussian clusters, noise norm ${SYN_NOISE} x centroid, normalised.`,
+    '',
+    '| data | path | q/s | p50 ms | p99 ms | recall@10 | non-2xx |',
+    '|---|---|---|---|---|---|---|',
+    `| Cranfield+CISI | (a) raw hnswlib | ${t(cc.raw.timing)} | ${fmt(cc.raw.recall, 4)} | |`,
+    `| Cranfield+CISI | (b) HnswIndex layer | ${t(cc.layer.timing)} | ${fmt(cc.layer.recall, 4)} | |`,
+    `| Cranfield+CISI | (c) HTTP vector | ${h(cc.httpVector)} | ${fmt(cc.httpRecall, 4)} | ${cc.httpVector.non2xx} |`,
+    `| Cranfield+CISI | (c) HTTP text (dense) | ${h(cc.httpText)} | | ${cc.httpText.non2xx} |`,
+    `| Cranfield+CISI | query embedding, in-process (ceiling of HTTP text) | ${t(cc.queryEmbed)} | | |`,
+    `| ${synName} | (a) raw hnswlib | ${t(syn.raw.timing)} | ${fmt(syn.raw.recall, 4)} | |`,
+    `| ${synName} | (b) HnswIndex layer | ${t(syn.layer.timing)} | ${fmt(syn.layer.recall, 4)} | |`,
+    `| ${synName} | (c) HTTP vector | ${h(syn.http)} | ${fmt(syn.httpRecall, 4)} | ${syn.http.non2xx} |`,
+    ...(syn.uniform ? [`| synthetic ${syn.n / 1000}k x ${SYN_DIM} uniform | (a) raw hnswlib | ${t(syn.uniform.timing)} | ${fmt(syn.uniform.recall, 4)} | |`] : []),
+    '',
+    '| ingest (Cranfield+CISI) | docs/s |',
+    '|---|---|',
+    `| sextant index --url (batches of ${INGEST_BATCH}, ${INGEST_IN_FLIGHT} in flight; CLI's own rate) | ${fmt(cc.ingestDocsPerS)} |`,
+    `| same, wall clock incl. CLI start-up | ${fmt(cc.ingestWallDocsPerS)} |`,
+    `| raw embedding, in-process engine, same texts and batching (ceiling; best of passes ${cc.embedPasses.map((x) => fmt(x)).join(', ')}) | ${fmt(cc.embedDocsPerS)} |`,
+    '',
+    `Ratios: HTTP text / query embedding ${fmt(textRatio, 3)}; ingest / embedding ${fmt(ingestRatio, 3)}; ` +
+      `layer / raw q/s ${fmt(cc.layer.timing.qps / cc.raw.timing.qps, 3)} (Cranfield+CISI), ${fmt(syn.layer.timing.qps / syn.raw.timing.qps, 3)} (synthetic); ` +
+      `HTTP vector (${CONCURRENCY} conns) / layer (1 caller) q/s ${fmt(cc.httpVector.qps / cc.layer.timing.qps, 3)} (Cranfield+CISI), ${fmt(syn.http.qps / syn.layer.timing.qps, 3)} (synthetic); ` +
+      `HTTP text / HTTP vector q/s ${fmt(cc.httpText.qps / cc.httpVector.qps, 3)}. ` +
+      `Build: raw ${fmt(syn.rawBuildPerS, 0)} vectors/s, layer ${fmt(syn.layerBuildPerS, 0)} vectors/s (synthetic).`,
+    '',
+    'Targets:',
+    '',
+    ...targets.map((l) => `- ${l}`),
+    '',
+  ];
+  console.log(lines.join('\n'));
+  if (APPEND) {
+    const benchFile = join(REPO, 'BENCHMARKS.md');
+    if (!existsSync(benchFile)) writeFileSync(benchFile, '# Benchmarks\n\nAppended by the `npm run bench:*` scripts; newest last.\n\n');
+    appendFileSync(benchFile, `${lines.join('\n')}\n`);
+  }
+  console.log(
+    JSON.stringify({
+      quick: QUICK,
+      raw_qps: round(cc.raw.timing.qps, 1),
+      layer_qps: round(cc.layer.timing.qps, 1),
+      http_qps: round(cc.httpText.qps, 1),
+      query_embed_qps: round(cc.queryEmbed.qps, 1),
+      http_text_over_embed: round(textRatio, 3),
+      http_p50_ms: cc.httpText.p50,
+      http_p99_ms: cc.httpText.p99,
+      http_non2xx: cc.httpText.non2xx,
+      http_vector_qps: round(cc.httpVector.qps, 1),
+      http_vector_p50_ms: cc.httpVector.p50,
+      http_vector_p99_ms: cc.httpVector.p99,
+      http_vector_non2xx: cc.httpVector.non2xx,
+      query_embed_p99_ms: round(cc.queryEmbed.p99),
+      recall_at_10: round(syn.layer.recall, 4),
+      cran_cisi_recall_at_10: round(cc.layer.recall, 4),
+      cran_cisi_http_recall_at_10: round(cc.httpRecall, 4),
+      ingest_docs_per_s: round(cc.ingestDocsPerS, 1),
+      embed_docs_per_s: round(cc.embedDocsPerS, 1),
+      ingest_over_embed: round(ingestRatio, 3),
+      synthetic_n: syn.n,
+      synthetic_recall_at_10: round(syn.layer.recall, 4),
+      synthetic_raw_recall_at_10: round(syn.raw.recall, 4),
+      synthetic_http_recall_at_10: round(syn.httpRecall, 4),
+      synthetic_uniform_recall_at_10: syn.uniform ? round(syn.uniform.recall, 4) : null,
+      synthetic_raw_qps: round(syn.raw.timing.qps, 1),
+      synthetic_layer_qps: round(syn.layer.timing.qps, 1),
+      synthetic_http_vector_qps: round(syn.http.qps, 1),
+      synthetic_http_vector_p99_ms: syn.http.p99,
+      pass: {
+        http_text_ratio: textRatio >= TARGET_TEXT_RATIO && httpClean(cc.httpText),
+        http_text_p99: cc.httpText.p99 <= TARGET_TEXT_P99 && httpClean(cc.httpText),
+        http_vector_p99: cc.httpVector.p99 <= TARGET_VECTOR_P99 && httpClean(cc.httpVector),
+        recall: syn.layer.recall >= TARGET_RECALL,
+        ingest_ratio: ingestRatio >= TARGET_INGEST_RATIO,
+      },
+    }),
+  );
+}
+
+await main();

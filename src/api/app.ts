@@ -1,0 +1,82 @@
+/** The Hono application: middleware (limits, rate limit, metrics), routes, error mapping. */
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Config } from '../config.ts';
+import { PayloadTooLargeError } from '../errors.ts';
+import type { SearchService } from '../search/service.ts';
+import { parseApiKeys, requireRole } from './auth.ts';
+import type { ApiDeps, ApiEnv } from './env.ts';
+import { errorBody, handleError } from './errors.ts';
+import { createMetrics } from './instrumentation.ts';
+import { openApiDocument } from './openapi.ts';
+import { RateLimiter } from './rate-limit.ts';
+import { collectionsRoutes } from './routes/collections.ts';
+import { embeddingsRoutes } from './routes/embeddings.ts';
+import { modelsRoutes } from './routes/models.ts';
+import { schemasFor } from './schemas.ts';
+
+export const API_VERSION = '0.1.0';
+
+export function createApp(config: Config, service: SearchService): { app: Hono<ApiEnv>; deps: ApiDeps } {
+  const deps: ApiDeps = {
+    config,
+    service,
+    keys: parseApiKeys(config.apiKeys),
+    schemas: schemasFor(config),
+    metrics: createMetrics(service),
+  };
+  const limiter = new RateLimiter(config.rateLimit);
+  const app = new Hono<ApiEnv>();
+
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    await next();
+    // routePath is the matched pattern (e.g. /v1/collections/:name), so label cardinality stays bounded.
+    const labels = { route: c.req.routePath, method: c.req.method, status: String(c.res.status) };
+    deps.metrics.requests.inc(labels);
+    deps.metrics.latency.observe(labels, (performance.now() - started) / 1000);
+  });
+  app.use(
+    '/v1/*',
+    bodyLimit({
+      maxSize: config.maxBodyBytes,
+      onError: () => {
+        throw new PayloadTooLargeError(`request body exceeds ${config.maxBodyBytes} bytes (SEXTANT_MAX_BODY_BYTES)`);
+      },
+    }),
+  );
+  app.use('/v1/*', requireRole(deps.keys, 'read'), async (c, next) => {
+    // Without keys, limit per client address (the socket's, not a header a client can forge).
+    const principal = c.get('principal');
+    limiter.take(principal === 'anonymous' ? `addr:${getConnInfo(c).remote.address ?? 'unknown'}` : principal);
+    await next();
+  });
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', (c) => {
+    const engines = service.engines.loaded();
+    const ready = engines.length > 0;
+    return c.json(
+      {
+        status: ready ? 'ready' : 'starting',
+        models: engines.map((e) => ({ id: e.id, device: e.device, ...(e.fallbackReason ? { fallback_reason: e.fallbackReason } : {}) })),
+        device: engines[0]?.device ?? null,
+        store: 'open',
+        collections: service.listCollections().length,
+      },
+      ready ? 200 : 503,
+    );
+  });
+  app.get('/metrics', requireRole(deps.keys, 'read'), (c) => c.text(deps.metrics.registry.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
+  const openapi = openApiDocument(deps.schemas, API_VERSION);
+  app.get('/openapi.json', (c) => c.json(openapi));
+
+  app.route('/v1/embeddings', embeddingsRoutes(deps));
+  app.route('/v1/models', modelsRoutes(deps));
+  app.route('/v1/collections', collectionsRoutes(deps));
+
+  app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
+  app.onError(handleError);
+  return { app, deps };
+}

@@ -1,0 +1,38 @@
+/** The service's Prometheus metrics: HTTP traffic, embedding batches and queues, index sizes. */
+import type { SearchService } from '../search/service.ts';
+import { Counter, Gauge, Histogram, MetricsRegistry } from './metrics.ts';
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
+
+export interface ApiMetrics {
+  readonly registry: MetricsRegistry;
+  readonly requests: Counter;
+  readonly latency: Histogram;
+}
+
+export function createMetrics(service: SearchService): ApiMetrics {
+  const registry = new MetricsRegistry();
+  const requests = registry.register(new Counter('sextant_http_requests_total', 'HTTP requests by route, method and status'));
+  const latency = registry.register(new Histogram('sextant_http_request_duration_seconds', 'HTTP request latency by route, method and status', LATENCY_BUCKETS));
+  const batchSizes = registry.register(new Histogram('sextant_embed_batch_size', 'Texts per inference batch', BATCH_BUCKETS));
+  const batchSeconds = registry.register(new Histogram('sextant_embed_batch_duration_seconds', 'Inference time per batch', LATENCY_BUCKETS));
+  const batchTokens = registry.register(new Counter('sextant_embed_tokens_total', 'Tokens embedded (real and padded)'));
+  service.engines.onBatch = (model, stats) => {
+    batchSizes.observe({ model }, stats.items);
+    batchSeconds.observe({ model }, stats.ms / 1000);
+    batchTokens.inc({ model, kind: 'real' }, stats.realTokens);
+    batchTokens.inc({ model, kind: 'padded' }, stats.paddedTokens);
+  };
+  registry.register(
+    new Gauge('sextant_embed_queue_depth', 'Texts waiting in the embedding queue', () =>
+      service.engines.loaded().map((e) => ({ labels: { model: e.id, device: e.device }, value: e.queueDepth })),
+    ),
+  );
+  registry.register(
+    new Gauge('sextant_collection_documents', 'Documents per collection', () =>
+      service.listCollections().map((c) => ({ labels: { collection: c.name, generation: String(c.generation), backend: c.backend }, value: c.document_count })),
+    ),
+  );
+  return { registry, requests, latency };
+}

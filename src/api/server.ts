@@ -1,0 +1,68 @@
+/**
+ * Runs the API: refuses to expose an unauthenticated server beyond loopback, loads the default
+ * model before accepting traffic, and shuts down gracefully (index snapshots flushed) on signals.
+ */
+import { serve, type ServerType } from '@hono/node-server';
+import { isIP } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../config.ts';
+import { ConfigError } from '../errors.ts';
+import { log } from '../log.ts';
+import { SearchService } from '../search/service.ts';
+import { createApp } from './app.ts';
+import { parseApiKeys } from './auth.ts';
+
+export interface RunningServer {
+  readonly url: string;
+  readonly port: number;
+  readonly service: SearchService;
+  close(): Promise<void>;
+}
+
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1' || host === '[::1]';
+}
+
+export async function startServer(config: Config): Promise<RunningServer> {
+  const keys = parseApiKeys(config.apiKeys);
+  if (keys.length === 0) {
+    if (!isLoopback(config.host)) {
+      throw new ConfigError(
+        `refusing to listen on ${config.host} without API keys: set SEXTANT_API_KEYS (key:role,…) or bind to 127.0.0.1`,
+      );
+    }
+    log.warn('no API keys configured (SEXTANT_API_KEYS): listening on loopback only, without authentication', { host: config.host });
+  }
+  const service = await SearchService.open(config);
+  try {
+    await service.engines.get(config.defaultModel);
+  } catch (err) {
+    await service.close();
+    throw err;
+  }
+  const { app } = createApp(config, service);
+  const server = await new Promise<ServerType>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(s));
+    s.once('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  log.info('sextant listening', { url, dataDir: config.dataDir, modelsDir: config.modelsDir, auth: keys.length > 0 });
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    service,
+    close() {
+      closing ??= (async () => {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await service.close();
+        log.info('sextant stopped');
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,42 @@
+/** What every search-service operation works with; built once by `SearchService.open`. */
+import type { Config } from '../config.ts';
+import type { EnginePool } from '../embedding/pool.ts';
+import { CollectionNotFoundError } from '../errors.ts';
+import type { VectorIndex } from '../index/types.ts';
+import type { CollectionRow, GenerationRow, Store } from '../store/types.ts';
+import type { SearchEvents } from './events.ts';
+import type { GenerationIndexes } from './generations.ts';
+import type { KeyedMutex } from './mutex.ts';
+
+export interface SearchContext {
+  readonly config: Config;
+  readonly store: Store;
+  readonly engines: EnginePool;
+  readonly indexes: GenerationIndexes;
+  readonly events: SearchEvents;
+  /** Per-collection write lock: commits reach the index in commit order. */
+  readonly writes: KeyedMutex;
+}
+
+export function requireCollection(ctx: SearchContext, name: string): CollectionRow {
+  const collection = ctx.store.getCollection(name);
+  if (!collection) throw new CollectionNotFoundError(`collection '${name}' does not exist`);
+  return collection;
+}
+
+export function liveGeneration(ctx: SearchContext, collection: CollectionRow): GenerationRow {
+  const id = collection.liveGeneration;
+  const generation = id === null ? undefined : ctx.store.getGeneration(id);
+  if (!generation) throw new CollectionNotFoundError(`collection '${collection.name}' has no live generation`);
+  return generation;
+}
+
+/** Generations that receive writes: the live one and any being built by a re-embedding job. */
+export function writableGenerations(ctx: SearchContext, collection: CollectionRow): GenerationRow[] {
+  return ctx.store.listGenerations(collection.name).filter((g) => g.state === 'live' || g.state === 'building');
+}
+
+export async function liveIndex(ctx: SearchContext, collection: CollectionRow): Promise<{ generation: GenerationRow; index: VectorIndex }> {
+  const generation = liveGeneration(ctx, collection);
+  return { generation, index: await ctx.indexes.get(collection, generation) };
+}

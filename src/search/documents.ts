@@ -1,0 +1,145 @@
+/**
+ * The write path. Embedding happens outside the collection lock (it is the slow part and
+ * batches across requests); inside it: remote index first, then one SQLite transaction (the
+ * acknowledgement), then the local index. A failure before the commit writes nothing.
+ */
+import { createHash } from 'node:crypto';
+import { EmptyTextError, InvalidInputError } from '../errors.ts';
+import type { Filter, Metadata } from '../index/filter.ts';
+import type { IndexedVector } from '../index/types.ts';
+import type { DocumentRow, DocumentWrite, GenerationRow } from '../store/types.ts';
+import { requireCollection, writableGenerations, type SearchContext } from './context.ts';
+
+export interface DocumentInput {
+  readonly id: string;
+  readonly text: string;
+  readonly title?: string | null;
+  readonly metadata?: Metadata;
+}
+
+export interface UpsertResult {
+  /** Documents embedded and written. */
+  readonly upserted: number;
+  /** Documents whose content hash matched what is stored: nothing to do. */
+  readonly unchanged: number;
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+export function contentHash(doc: DocumentInput): string {
+  return createHash('sha256')
+    .update(canonicalJson([doc.title ?? null, doc.text, doc.metadata ?? {}]))
+    .digest('hex');
+}
+
+/** What the model sees: the title (when there is one) leads the text. */
+export function embeddingText(doc: Pick<DocumentInput, 'title' | 'text'>): string {
+  return doc.title ? `${doc.title}\n${doc.text}` : doc.text;
+}
+
+function rejectDuplicates(docs: readonly DocumentInput[]): void {
+  const seen = new Set<string>();
+  docs.forEach((d, i) => {
+    if (seen.has(d.id)) throw new InvalidInputError(`documents[${i}].id '${d.id}' appears more than once in the request`, { index: i });
+    seen.add(d.id);
+  });
+}
+
+/** Embeds `docs` for every generation and indexes them: all or nothing per request. */
+export async function upsertDocuments(ctx: SearchContext, collectionName: string, docs: readonly DocumentInput[]): Promise<UpsertResult> {
+  const collection = requireCollection(ctx, collectionName);
+  rejectDuplicates(docs);
+  docs.forEach((d, i) => {
+    if (d.text.trim().length === 0) throw new EmptyTextError(`documents[${i}].text is empty or whitespace only`, { index: i });
+  });
+  const hashes = docs.map(contentHash);
+  const generations = writableGenerations(ctx, collection);
+  const ids = docs.map((d) => d.id);
+  const stored = ctx.store.contentHashes(collection.name, ids);
+  const withVectors = generations.map((g) => ctx.store.getVectors(g.id, ids.filter((id) => stored.has(id))));
+  const changedIdx = docs
+    .map((_, i) => i)
+    .filter((i) => stored.get(ids[i]!) !== hashes[i] || withVectors.some((present) => !present.has(ids[i]!)));
+  if (changedIdx.length === 0) return { upserted: 0, unchanged: docs.length };
+  const changed = changedIdx.map((i) => docs[i]!);
+
+  const vectorsByGeneration = new Map<number, Float32Array[]>();
+  for (const generation of generations) {
+    const engine = await ctx.engines.get(generation.model);
+    if (engine.dimensions !== generation.dimensions) {
+      throw new InvalidInputError(`model ${engine.id} makes ${engine.dimensions}-d vectors but generation ${generation.id} holds ${generation.dimensions}-d`);
+    }
+    const out = await engine.embed(changed.map(embeddingText), 'document');
+    vectorsByGeneration.set(generation.id, out.vectors);
+    if (generation.state === 'live') {
+      ctx.events.emitDocuments({
+        collection: collection.name,
+        generation: generation.id,
+        vectors: out.vectors,
+        tokens: out.tokenCounts,
+        unknownTokens: out.unknownTokens,
+        truncated: out.truncated,
+      });
+    }
+  }
+
+  const writes: DocumentWrite[] = changed.map((d, j) => ({
+    id: d.id,
+    title: d.title ?? null,
+    text: d.text,
+    metadata: d.metadata ?? {},
+    contentHash: hashes[changedIdx[j]!]!,
+    vectors: new Map(generations.map((g) => [g.id, vectorsByGeneration.get(g.id)![j]!])),
+  }));
+
+  await ctx.writes.run(collection.name, async () => {
+    const indexes = await Promise.all(generations.map(async (g) => ({ g, index: await ctx.indexes.get(collection, g) })));
+    const items = (g: GenerationRow): IndexedVector[] => writes.map((w) => ({ id: w.id, vector: w.vectors.get(g.id)!, metadata: w.metadata }));
+    for (const { g, index } of indexes) if (index.remote) await index.upsert(items(g));
+    const { seq } = ctx.store.upsertDocuments(collection.name, writes);
+    for (const { g, index } of indexes) {
+      if (index.remote) continue;
+      await index.upsert(items(g));
+      index.markApplied?.(seq);
+    }
+  });
+  return { upserted: changed.length, unchanged: docs.length - changed.length };
+}
+
+export async function deleteDocuments(ctx: SearchContext, collectionName: string, ids: readonly string[]): Promise<string[]> {
+  const collection = requireCollection(ctx, collectionName);
+  if (ids.length === 0) return [];
+  return ctx.writes.run(collection.name, async () => {
+    const generations = writableGenerations(ctx, collection);
+    const indexes = await Promise.all(generations.map((g) => ctx.indexes.get(collection, g)));
+    for (const index of indexes) if (index.remote) await index.delete(ids);
+    const { deleted, seq } = ctx.store.deleteDocuments(collection.name, ids);
+    for (const index of indexes) {
+      if (index.remote) continue;
+      await index.delete(deleted);
+      index.markApplied?.(seq);
+    }
+    return deleted;
+  });
+}
+
+export async function deleteByFilter(ctx: SearchContext, collectionName: string, filter: Filter): Promise<string[]> {
+  const collection = requireCollection(ctx, collectionName);
+  if (Object.keys(filter).length === 0) {
+    // An empty filter matches everything; wiping a collection by accident is too easy that way.
+    throw new InvalidInputError('filter is empty, which would delete every document; to empty a collection, delete it');
+  }
+  return deleteDocuments(ctx, collection.name, ctx.store.idsMatching(collection.name, filter));
+}
+
+export function getDocument(ctx: SearchContext, collectionName: string, id: string): DocumentRow | undefined {
+  const collection = requireCollection(ctx, collectionName);
+  return ctx.store.getDocument(collection.name, id);
+}

@@ -1,0 +1,136 @@
+/**
+ * The read path: dense (ANN over the live generation), keyword (BM25) and hybrid (weighted
+ * fusion of both). A search resolves the live generation once, so it never mixes two.
+ */
+import { EmptyTextError, InvalidInputError, InvalidVectorError } from '../errors.ts';
+import type { Filter, Metadata } from '../index/filter.ts';
+import type { VectorHit } from '../index/types.ts';
+import type { KeywordHit } from '../store/types.ts';
+import { liveGeneration, requireCollection, type SearchContext } from './context.ts';
+import { fuse } from './hybrid.ts';
+
+export type SearchMode = 'dense' | 'keyword' | 'hybrid';
+
+export interface SearchRequest {
+  readonly mode: SearchMode;
+  readonly query?: string;
+  readonly vector?: readonly number[];
+  readonly k: number;
+  readonly filter?: Filter;
+  /** Dense weight for hybrid (0 keyword only .. 1 dense only); the collection default otherwise. */
+  readonly alpha?: number;
+  readonly ef?: number;
+  readonly includeText?: boolean;
+  readonly explain?: boolean;
+}
+
+export interface SearchHitExplain {
+  readonly dense: { readonly rank: number; readonly score: number } | null;
+  readonly keyword: { readonly rank: number; readonly score: number } | null;
+  readonly alpha?: number;
+}
+
+export interface SearchHitOut {
+  readonly id: string;
+  readonly score: number;
+  readonly metadata: Metadata;
+  readonly text?: string;
+  readonly title?: string | null;
+  readonly explain?: SearchHitExplain;
+}
+
+export interface SearchResponse {
+  readonly results: SearchHitOut[];
+  readonly model: string;
+  readonly generation: number;
+  readonly took_ms: number;
+}
+
+/** Candidates each side contributes to hybrid fusion (more than k, so fusion can reorder). */
+const HYBRID_CANDIDATES = 100;
+
+export async function search(ctx: SearchContext, collectionName: string, req: SearchRequest): Promise<SearchResponse> {
+  const started = performance.now();
+  const collection = requireCollection(ctx, collectionName);
+  const generation = liveGeneration(ctx, collection);
+  const index = await ctx.indexes.get(collection, generation);
+  const text = req.query;
+  if (text !== undefined && text.trim() === '') throw new EmptyTextError('query is empty or whitespace only');
+  if (req.mode !== 'dense' && text === undefined) throw new InvalidInputError(`mode '${req.mode}' needs a text "query"`);
+  if (text === undefined && req.vector === undefined) throw new InvalidInputError('give a "query" text or a "vector"');
+
+  let queryVector: Float32Array | undefined;
+  let embedded: { tokens: number; unknown: number; truncated: boolean } | undefined;
+  const needsDense = req.mode !== 'keyword';
+  if (needsDense) {
+    if (req.vector !== undefined) {
+      queryVector = checkedVector(req.vector, generation.dimensions);
+    } else {
+      const engine = await ctx.engines.get(generation.model);
+      const out = await engine.embed([text!], 'query');
+      queryVector = out.vectors[0]!;
+      embedded = { tokens: out.tokenCounts[0]!, unknown: out.unknownTokens[0]!, truncated: out.truncated[0]! };
+    }
+  }
+
+  const denseK = req.mode === 'hybrid' ? Math.max(req.k, HYBRID_CANDIDATES) : req.k;
+  const dense: VectorHit[] = queryVector ? await index.search({ vector: queryVector, k: denseK, ef: req.ef, filter: req.filter }) : [];
+  let keyword: KeywordHit[] = [];
+  if (req.mode !== 'dense') {
+    const allowed = req.filter ? new Set(ctx.store.idsMatching(collection.name, req.filter)) : undefined;
+    keyword = ctx.store.keywordSearch(collection.name, text!, req.mode === 'hybrid' ? Math.max(req.k, HYBRID_CANDIDATES) : req.k, allowed);
+  }
+
+  const alpha = req.alpha ?? collection.hybridAlpha;
+  const ranked =
+    req.mode === 'hybrid'
+      ? fuse(dense, keyword, alpha, req.k)
+      : (req.mode === 'dense' ? dense : keyword).map((h, i) => ({
+          id: h.id,
+          score: h.score,
+          dense: req.mode === 'dense' ? { rank: i + 1, score: h.score } : null,
+          keyword: req.mode === 'keyword' ? { rank: i + 1, score: h.score } : null,
+        }));
+
+  const docs = ctx.store.getDocuments(collection.name, ranked.map((r) => r.id));
+  const results: SearchHitOut[] = ranked
+    .filter((r) => docs.has(r.id)) // a document deleted between index search and this read
+    .map((r) => {
+      const doc = docs.get(r.id)!;
+      return {
+        id: r.id,
+        score: r.score,
+        metadata: doc.metadata,
+        ...(req.includeText ? { text: doc.text, title: doc.title } : {}),
+        ...(req.explain ? { explain: { dense: r.dense, keyword: r.keyword, ...(req.mode === 'hybrid' ? { alpha } : {}) } } : {}),
+      };
+    });
+
+  ctx.events.emitQuery({
+    collection: collection.name,
+    generation: generation.id,
+    model: generation.model,
+    mode: req.mode,
+    queryVector: embedded ? queryVector : undefined,
+    topScore: dense[0]?.score,
+    tokens: embedded?.tokens,
+    unknownTokens: embedded?.unknown,
+    truncated: embedded?.truncated,
+  });
+  return { results, model: generation.model, generation: generation.id, took_ms: Math.round((performance.now() - started) * 100) / 100 };
+}
+
+export function checkedVector(values: readonly number[], dimensions: number): Float32Array {
+  if (values.length !== dimensions) throw new InvalidVectorError(`vector has ${values.length} dimensions; this collection's model makes ${dimensions}`);
+  const v = Float32Array.from(values);
+  let norm = 0;
+  for (let i = 0; i < v.length; i++) {
+    if (!Number.isFinite(v[i]!)) throw new InvalidVectorError(`vector[${i}] is not a finite number`);
+    norm += v[i]! * v[i]!;
+  }
+  if (norm === 0) throw new InvalidVectorError('vector is all zeros');
+  // Indexes hold unit vectors and score by cosine; normalising the query keeps scores comparable.
+  const scale = 1 / Math.sqrt(norm);
+  for (let i = 0; i < v.length; i++) v[i] = v[i]! * scale;
+  return v;
+}

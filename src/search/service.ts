@@ -1,0 +1,191 @@
+/**
+ * The search service: collections, documents and queries over the store, the embedding engines
+ * and the vector indexes. Faces (HTTP, CLI) talk to this class only.
+ */
+import type { Config } from '../config.ts';
+import { EnginePool } from '../embedding/pool.ts';
+import { CollectionExistsError, InvalidInputError } from '../errors.ts';
+import type { Filter } from '../index/filter.ts';
+import { DEFAULT_HNSW, type BackendKind, type HnswSettings } from '../index/types.ts';
+import { log } from '../log.ts';
+import { ModelRegistry } from '../models/registry.ts';
+import { lockDataDir, type DataDirLock } from '../store/lock.ts';
+import { SqliteStore } from '../store/sqlite-store.ts';
+import type { CollectionRow, DocumentRow } from '../store/types.ts';
+import { liveGeneration, requireCollection, type SearchContext } from './context.ts';
+import { deleteByFilter, deleteDocuments, getDocument, upsertDocuments, type DocumentInput, type UpsertResult } from './documents.ts';
+import { SearchEvents } from './events.ts';
+import { GenerationIndexes } from './generations.ts';
+import { KeyedMutex } from './mutex.ts';
+import { search, type SearchRequest, type SearchResponse } from './query.ts';
+
+export const COLLECTION_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+export interface CreateCollection {
+  readonly name: string;
+  readonly model?: string;
+  readonly backend?: BackendKind;
+  readonly hnsw?: Partial<HnswSettings>;
+  readonly hybridAlpha?: number;
+}
+
+export interface CollectionInfo {
+  readonly name: string;
+  readonly document_count: number;
+  /** Concrete name@version of the live generation. */
+  readonly model: string;
+  /** Alias or version the collection follows. */
+  readonly model_target: string;
+  readonly dimensions: number;
+  readonly backend: BackendKind;
+  readonly generation: number;
+  readonly hnsw: HnswSettings;
+  readonly hybrid_alpha: number;
+  readonly created_at: string;
+  readonly updated_at: string;
+}
+
+export class SearchService {
+  readonly events: SearchEvents;
+
+  private constructor(
+    private readonly ctx: SearchContext,
+    private readonly lock: DataDirLock,
+  ) {
+    this.events = ctx.events;
+  }
+
+  /** Locks the data directory, opens the store, and loads every collection's live index (replaying the store tail). */
+  static async open(config: Config, engines = new EnginePool(new ModelRegistry(config.modelsDir), config)): Promise<SearchService> {
+    const lock = lockDataDir(config.dataDir);
+    try {
+      const store = SqliteStore.open(config.dataDir);
+      const ctx: SearchContext = {
+        config,
+        store,
+        engines,
+        indexes: new GenerationIndexes(config, store),
+        events: new SearchEvents(),
+        writes: new KeyedMutex(),
+      };
+      const service = new SearchService(ctx, lock);
+      for (const collection of store.listCollections()) {
+        for (const generation of store.listGenerations(collection.name).filter((g) => g.state !== 'retired')) {
+          await ctx.indexes.get(collection, generation);
+        }
+      }
+      return service;
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+
+  get context(): SearchContext {
+    return this.ctx;
+  }
+
+  get engines(): EnginePool {
+    return this.ctx.engines;
+  }
+
+  async createCollection(spec: CreateCollection): Promise<CollectionInfo> {
+    if (!COLLECTION_NAME.test(spec.name)) {
+      throw new InvalidInputError(`collection name '${spec.name}' must be 1-64 characters of letters, digits, '_' or '-', starting with a letter or digit`);
+    }
+    if (this.ctx.store.getCollection(spec.name)) throw new CollectionExistsError(`collection '${spec.name}' already exists`);
+    const target = spec.model ?? this.ctx.config.defaultModel;
+    const version = await this.ctx.engines.resolve(target);
+    const backend = spec.backend ?? 'hnsw';
+    const hnsw: HnswSettings = { ...DEFAULT_HNSW, ...spec.hnsw };
+    const { collection, generation } = this.ctx.store.createCollection({
+      name: spec.name,
+      modelTarget: target,
+      model: version.id,
+      dimensions: version.manifest.dimensions,
+      backend,
+      hnsw,
+      hybridAlpha: spec.hybridAlpha ?? this.ctx.config.hybridAlpha,
+    });
+    try {
+      await this.ctx.indexes.get(collection, generation);
+      await this.ctx.engines.get(version.id);
+    } catch (err) {
+      // The index or model cannot be opened (e.g. Pinecone unreachable): leave nothing behind.
+      await this.ctx.indexes.close(generation.id);
+      this.ctx.store.deleteCollection(spec.name);
+      throw err;
+    }
+    log.info('collection created', { collection: spec.name, model: version.id, backend });
+    return this.info(spec.name);
+  }
+
+  listCollections(): CollectionInfo[] {
+    return this.ctx.store.listCollections().map((c) => this.describe(c));
+  }
+
+  info(name: string): CollectionInfo {
+    return this.describe(requireCollection(this.ctx, name));
+  }
+
+  private describe(c: CollectionRow): CollectionInfo {
+    const generation = liveGeneration(this.ctx, c);
+    return {
+      name: c.name,
+      document_count: this.ctx.store.countDocuments(c.name),
+      model: generation.model,
+      model_target: c.modelTarget,
+      dimensions: generation.dimensions,
+      backend: generation.backend,
+      generation: generation.id,
+      hnsw: c.hnsw,
+      hybrid_alpha: c.hybridAlpha,
+      created_at: c.createdAt,
+      updated_at: c.updatedAt,
+    };
+  }
+
+  async deleteCollection(name: string): Promise<void> {
+    const collection = requireCollection(this.ctx, name);
+    await this.ctx.writes.run(name, async () => {
+      for (const g of this.ctx.store.listGenerations(name)) {
+        // Open to drop: the index's own files (or remote namespace) go with it.
+        await this.ctx.indexes.get(collection, g).catch(() => undefined);
+        await this.ctx.indexes.close(g.id, true).catch((err: unknown) => log.warn('could not drop index', { generation: g.id, error: err }));
+      }
+      this.ctx.store.deleteCollection(name);
+    });
+    log.info('collection deleted', { collection: name });
+  }
+
+  upsertDocuments(collection: string, docs: readonly DocumentInput[]): Promise<UpsertResult> {
+    return upsertDocuments(this.ctx, collection, docs);
+  }
+
+  getDocument(collection: string, id: string): DocumentRow | undefined {
+    return getDocument(this.ctx, collection, id);
+  }
+
+  deleteDocuments(collection: string, ids: readonly string[]): Promise<string[]> {
+    return deleteDocuments(this.ctx, collection, ids);
+  }
+
+  deleteByFilter(collection: string, filter: Filter): Promise<string[]> {
+    return deleteByFilter(this.ctx, collection, filter);
+  }
+
+  search(collection: string, request: SearchRequest): Promise<SearchResponse> {
+    return search(this.ctx, collection, request);
+  }
+
+  /** Flushes index snapshots and closes everything; the data directory is unlocked last. */
+  async close(): Promise<void> {
+    try {
+      await this.ctx.indexes.closeAll();
+      await this.ctx.engines.close();
+      this.ctx.store.close();
+    } finally {
+      this.lock.release();
+    }
+  }
+}

@@ -1,0 +1,113 @@
+/** The `sextant` command as a user runs it: a real child process per call. */
+import { spawnSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { CLI, startChildServer, tempDir } from './helpers/server.ts';
+import { cosine } from './helpers/vectors.ts';
+
+function sextant(args: string[], env: Record<string, string> = {}) {
+  const res = spawnSync(process.execPath, [CLI, ...args], {
+    env: { ...process.env, SEXTANT_MODELS_DIR: inject('modelsDir'), ...env },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { code: res.status, stdout: res.stdout, stderr: res.stderr };
+}
+
+describe('sextant CLI', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  });
+
+  it('embed --json prints model, dimensions, embeddings and truncated flags', () => {
+    const res = sextant(['embed', '--json', 'How do I reset my password?', 'I forgot my login credentials and need to change them']);
+    expect(res.code, res.stderr).toBe(0);
+    const out = JSON.parse(res.stdout) as { model: string; dimensions: number; embeddings: number[][]; truncated: boolean[] };
+    expect(Object.keys(out)).toEqual(['model', 'dimensions', 'embeddings', 'truncated']);
+    expect(out.model).toBe('use-lite@1');
+    expect(out.dimensions).toBe(512);
+    expect(out.embeddings).toHaveLength(2);
+    expect(out.embeddings[0]).toHaveLength(512);
+    expect(out.truncated).toEqual([false, false]);
+    expect(cosine(out.embeddings[0]!, out.embeddings[1]!)).toBeGreaterThan(0.5);
+  });
+
+  it('builds the default model on first use in an empty models dir', async () => {
+    const models = await tempDir('sextant-fresh-models-');
+    cleanups.push(models.remove);
+    const res = sextant(['embed', '--json', '--model', 'use-lite@1-int8', 'hello'], { SEXTANT_MODELS_DIR: models.path });
+    expect(res.code, res.stderr).toBe(0);
+    expect(JSON.parse(res.stdout).model).toBe('use-lite@1-int8');
+    const list = sextant(['models', 'list', '--json'], { SEXTANT_MODELS_DIR: models.path });
+    const parsed = JSON.parse(list.stdout) as { models: { id: string; dtype: string; aliases: string[] }[] };
+    expect(parsed.models.map((m) => [m.id, m.dtype])).toEqual([
+      ['use-lite@1', 'fp32'],
+      ['use-lite@1-int8', 'int8'],
+    ]);
+    expect(parsed.models[0]!.aliases).toEqual(['default']);
+  });
+
+  it('with SEXTANT_DEVICE=cuda on a machine without CUDA, embeds on CPU and logs why', () => {
+    const cpu = sextant(['embed', '--json', 'fallback']);
+    const res = sextant(['embed', '--json', 'fallback'], { SEXTANT_DEVICE: 'cuda' });
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).toMatch(/SEXTANT_DEVICE=cuda requested but CUDA cannot be used; running on CPU/);
+    expect(res.stderr).toMatch(/"reason":"CUDA execution provider unavailable/);
+    expect(JSON.parse(res.stdout).embeddings).toEqual(JSON.parse(cpu.stdout).embeddings);
+  });
+
+  it('rejects empty text and unknown models with a clear message and a non-zero exit', () => {
+    const empty = sextant(['embed', '   ']);
+    expect(empty.code).not.toBe(0);
+    expect(empty.stderr).toMatch(/text 0 is empty or whitespace only/);
+    const unknown = sextant(['embed', '--model', 'nope@9', 'x']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/model 'nope@9' not found/);
+  });
+
+  it('indexes a CSV file and searches it without a server, resuming on a rerun', async () => {
+    const dir = await tempDir('sextant-cli-index-');
+    cleanups.push(dir.remove);
+    const csv = join(dir.path, 'docs.csv');
+    await writeFile(
+      csv,
+      'doc,body,heading,year\n' +
+        'a1,"Flutter of thin wings at supersonic speed, with ""quoted"" notes",Wings,1961\n' +
+        'a2,"Subject catalogues and\nclassification in libraries",Libraries,1975\n' +
+        'a3,Heat transfer through laminar boundary layers,Heat,1958\n',
+    );
+    const env = { SEXTANT_DATA_DIR: join(dir.path, 'data') };
+    const args = ['index', 'papers', csv, '--id-field', 'doc', '--text-field', 'body', '--title-field', 'heading'];
+    const first = sextant(args, env);
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout.trim().split('\n').at(-1)!)).toMatchObject({ documents: 3, upserted: 3, unchanged: 0 });
+    const again = sextant(args, env);
+    expect(JSON.parse(again.stdout.trim().split('\n').at(-1)!)).toMatchObject({ documents: 3, upserted: 0, unchanged: 3 });
+    const search = sextant(['search', 'papers', 'library classification', '--mode', 'hybrid', '--json'], env);
+    expect(search.code, search.stderr).toBe(0);
+    const body = JSON.parse(search.stdout) as { results: { id: string; metadata: Record<string, unknown> }[] };
+    expect(body.results[0]!.id).toBe('a2');
+    expect(body.results[0]!.metadata).toEqual({ year: '1975' });
+  });
+
+  it('refuses a second process on a locked data dir at once, naming the holder', async () => {
+    const dir = await tempDir('sextant-cli-lock-');
+    cleanups.push(dir.remove);
+    const server = await startChildServer({ SEXTANT_DATA_DIR: dir.path });
+    cleanups.push(() => server.kill());
+    const started = Date.now();
+    const res = sextant(['search', 'anything', 'query'], { SEXTANT_DATA_DIR: dir.path });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(new RegExp(`data directory .* is in use by process ${server.process.pid}`));
+    expect(Date.now() - started).toBeLessThan(15_000);
+    const second = spawnSync(process.execPath, [CLI, 'serve', '--port', '0'], {
+      env: { ...process.env, SEXTANT_MODELS_DIR: inject('modelsDir'), SEXTANT_DATA_DIR: dir.path },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(second.status).toBe(1);
+    expect(second.stderr).toMatch(/is in use by process/);
+  });
+});
