@@ -46,6 +46,15 @@ export const configSchema = z.object({
   snapshotSeconds: positiveInt.default(30),
   /** SEXTANT_HYBRID_ALPHA: default dense weight of hybrid search for new collections (0 keyword .. 1 dense). */
   hybridAlpha: z.coerce.number().min(0).max(1).default(0.3),
+  /** SEXTANT_REEMBED_BATCH: documents per re-embedding batch. */
+  reembedBatch: positiveInt.default(64),
+  /**
+   * SEXTANT_REEMBED_DUTY: share of time a re-embedding job may compute (0 < duty <= 1); it
+   * sleeps the rest, and also yields while live searches wait for the embedding engine.
+   */
+  reembedDuty: z.coerce.number().gt(0).max(1).default(0.5),
+  /** SEXTANT_RETENTION_SECONDS: how long a replaced generation is kept for rollback. */
+  retentionSeconds: z.coerce.number().int().nonnegative().default(7 * 24 * 3600),
   /** SEXTANT_URL: CLI commands talk to this running server instead of opening the data dir. */
   url: z.string().url().optional(),
   /** SEXTANT_API_KEY: the key CLI commands send to a server (Authorization: Bearer). */
@@ -79,6 +88,9 @@ const ENV_NAMES: Record<keyof Config, string> = {
   snapshotChanges: 'SEXTANT_SNAPSHOT_CHANGES',
   snapshotSeconds: 'SEXTANT_SNAPSHOT_SECONDS',
   hybridAlpha: 'SEXTANT_HYBRID_ALPHA',
+  reembedBatch: 'SEXTANT_REEMBED_BATCH',
+  reembedDuty: 'SEXTANT_REEMBED_DUTY',
+  retentionSeconds: 'SEXTANT_RETENTION_SECONDS',
   url: 'SEXTANT_URL',
   apiKey: 'SEXTANT_API_KEY',
   pineconeApiKey: 'PINECONE_API_KEY',

@@ -119,3 +119,12 @@ export class RateLimitedError extends SextantError {
 export class PayloadTooLargeError extends SextantError {
   readonly code = 'payload_too_large';
 }
+
+/** The operation conflicts with the resource's current state (e.g. a job already running). */
+export class ConflictError extends SextantError {
+  readonly code = 'conflict';
+}
+
+export class JobNotFoundError extends SextantError {
+  readonly code = 'job_not_found';
+}

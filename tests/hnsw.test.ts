@@ -7,7 +7,7 @@ import { ConfigError, InvalidInputError, InvalidVectorError } from '../src/error
 import { matchesFilter, type Filter, type Metadata } from '../src/index/filter.ts';
 import { HnswIndex, type HnswOpenOptions } from '../src/index/hnsw.ts';
 import { DEFAULT_HNSW, type VectorHit } from '../src/index/types.ts';
-import { CRASH_DIM, CRASH_PER_ROUND, crashVector, roundIds } from './fixtures/hnsw-crash-child.ts';
+import { baseIds, CRASH_BASE, CRASH_DIM, CRASH_PER_ROUND, CRASH_SETTINGS, crashVector, roundIds } from './fixtures/hnsw-crash-child.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'sextant-hnsw-test-'));
 let dirCount = 0;
@@ -556,23 +556,27 @@ describe('HnswIndex crash safety', () => {
     let lastFlushed = 0;
     let kills = 0;
     let midSnapshot = 0;
-    for (let attempt = 0; attempt < 8; attempt++) {
-      const flushed = await runAndKill(script, dir, 30 + Math.floor(r() * 700));
+    // At least 8 kills, and more (up to 30) until one has landed inside a snapshot: timing on a
+    // loaded machine varies, and that case is the one this test exists for.
+    for (let attempt = 0; attempt < 30 && (attempt < 8 || midSnapshot === 0); attempt++) {
+      const flushed = await runAndKill(script, dir, Math.floor(r() * 400));
       kills++;
       lastFlushed = Math.max(lastFlushed, flushed);
       // Files CURRENT does not name: the kill hit a snapshot between its first write and cleanup.
       const current = existsSync(join(dir, 'CURRENT')) ? readFileSync(join(dir, 'CURRENT'), 'utf8').trim() : '';
       if (readdirSync(dir).some((f) => f === 'CURRENT.tmp' || (/^(index|state)-\d+\./.test(f) && !f.includes(`-${current}.`)))) midSnapshot++;
 
-      const index = await openIndex(dir, CRASH_DIM, { settings: DEFAULT_HNSW });
+      const index = await openIndex(dir, CRASH_DIM, { settings: CRASH_SETTINGS });
       const s = index.appliedSeq;
       // A flush that completed before the kill is never lost.
       expect(s).toBeGreaterThanOrEqual(lastFlushed);
-      // The live set is exactly rounds s-1 and s, with their own vectors and metadata.
-      const expected = [...(s > 1 ? roundIds(s - 1) : []), ...(s > 0 ? roundIds(s) : [])].sort();
+      // The live set is exactly the base set and rounds s-1 and s, with their own vectors.
+      const rounds = [...(s > 1 ? roundIds(s - 1) : []), ...(s > 0 ? roundIds(s) : [])];
+      const expected = [...(s > 0 ? baseIds() : []), ...rounds].sort();
       expect(index.ids().sort()).toEqual(expected);
-      for (const id of expected.filter((_, i) => i % 17 === 0)) {
-        const top = (await index.search({ vector: crashVector(id), k: 1 }))[0]!;
+      for (const id of [...rounds, ...baseIds().filter((_, i) => i % 200 === 0)]) {
+        if (!index.has(id)) continue;
+        const top = (await index.search({ vector: crashVector(id), k: 1, ef: 200 }))[0]!;
         expect(top.id).toBe(id);
         expect(top.score).toBeCloseTo(1, 4);
       }
@@ -580,17 +584,15 @@ describe('HnswIndex crash safety', () => {
         const own = await index.search({ vector: crashVector(`r${s}-0`), k: 2 * CRASH_PER_ROUND, filter: { round: s } });
         expect(own.length).toBe(CRASH_PER_ROUND);
       }
-      // Freed labels are reused across restarts: slots stay at the peak of three rounds.
-      expect(index.slots).toBeLessThanOrEqual(3 * CRASH_PER_ROUND);
+      // Freed labels are reused across restarts: slots stay at the base plus three rounds.
+      expect(index.slots).toBeLessThanOrEqual(CRASH_BASE + 3 * CRASH_PER_ROUND);
       // Opening must not write (the child continues from this snapshot).
       await index.close();
     }
-    expect(kills).toBe(8);
+    expect(kills).toBeGreaterThanOrEqual(8);
     expect(lastFlushed).toBeGreaterThan(0);
-    // Flushing is most of the child's loop, so ~3 in 4 kills land inside a snapshot; make sure
-    // this run tested at least one.
     expect(midSnapshot).toBeGreaterThan(0);
-  }, 120_000);
+  }, 300_000);
 });
 
 const silentLogger = {
@@ -613,7 +615,10 @@ async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {
   }
 }
 
-/** Runs the child until `ready`, lets it work `ms`, SIGKILLs it; returns its last durable round. */
+/**
+ * Runs the child until its first durable round (the first child also builds the base set), lets
+ * it work `ms` more, SIGKILLs it; returns its last durable round.
+ */
 function runAndKill(script: string, dir: string, ms: number): Promise<number> {
   return new Promise((res, rej) => {
     const child = spawn(process.execPath, ['--import', 'tsx', script, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -624,7 +629,7 @@ function runAndKill(script: string, dir: string, ms: number): Promise<number> {
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       for (const m of out.matchAll(/flushed (\d+)/g)) flushed = Math.max(flushed, Number(m[1]));
-      if (!timer && out.includes('ready')) timer = setTimeout(() => child.kill('SIGKILL'), ms);
+      if (!timer && out.includes('flushed')) timer = setTimeout(() => child.kill('SIGKILL'), ms);
     });
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', rej);

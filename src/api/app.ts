@@ -4,6 +4,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Config } from '../config.ts';
 import { PayloadTooLargeError } from '../errors.ts';
+import type { Lifecycle } from '../lifecycle/lifecycle.ts';
 import type { SearchService } from '../search/service.ts';
 import { parseApiKeys, requireRole } from './auth.ts';
 import type { ApiDeps, ApiEnv } from './env.ts';
@@ -13,15 +14,18 @@ import { openApiDocument } from './openapi.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { collectionsRoutes } from './routes/collections.ts';
 import { embeddingsRoutes } from './routes/embeddings.ts';
+import { collectionLifecycleRoutes, jobsRoutes } from './routes/jobs.ts';
+import { modelAdminRoutes } from './routes/model-admin.ts';
 import { modelsRoutes } from './routes/models.ts';
 import { schemasFor } from './schemas.ts';
 
 export const API_VERSION = '0.1.0';
 
-export function createApp(config: Config, service: SearchService): { app: Hono<ApiEnv>; deps: ApiDeps } {
+export function createApp(config: Config, service: SearchService, lifecycle: Lifecycle): { app: Hono<ApiEnv>; deps: ApiDeps } {
   const deps: ApiDeps = {
     config,
     service,
+    lifecycle,
     keys: parseApiKeys(config.apiKeys),
     schemas: schemasFor(config),
     metrics: createMetrics(service),
@@ -74,7 +78,10 @@ export function createApp(config: Config, service: SearchService): { app: Hono<A
 
   app.route('/v1/embeddings', embeddingsRoutes(deps));
   app.route('/v1/models', modelsRoutes(deps));
+  app.route('/v1/models', modelAdminRoutes(deps));
   app.route('/v1/collections', collectionsRoutes(deps));
+  app.route('/v1/collections', collectionLifecycleRoutes(deps));
+  app.route('/v1/jobs', jobsRoutes(deps));
 
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
   app.onError(handleError);

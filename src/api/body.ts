@@ -4,12 +4,13 @@ import type { z } from 'zod';
 import { InvalidInputError } from '../errors.ts';
 import { zodDetails } from './errors.ts';
 
-export async function readJson<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
+/** `emptyAs`: the value an empty body stands for (for endpoints whose body is optional). */
+export async function readJson<S extends z.ZodType>(c: Context, schema: S, options: { emptyAs?: unknown } = {}): Promise<z.infer<S>> {
   const raw = await c.req.text();
-  if (raw.trim() === '') throw new InvalidInputError('request body is empty; expected JSON');
+  if (raw.trim() === '' && options.emptyAs === undefined) throw new InvalidInputError('request body is empty; expected JSON');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(raw);
+    parsed = raw.trim() === '' ? options.emptyAs : JSON.parse(raw);
   } catch (err) {
     throw new InvalidInputError(`request body is not valid JSON: ${(err as Error).message}`);
   }

@@ -34,6 +34,14 @@ export function schemasFor(limits: Limits) {
         hybrid_alpha: z.number().min(0).max(1).optional(),
       })
       .strict(),
+    updateCollection: z
+      .object({
+        target: z.string().min(1).optional().describe('Alias or name@version the collection should follow'),
+        hybrid_alpha: z.number().min(0).max(1).optional(),
+        hnsw: z.object({ efSearch: z.number().int().min(1).max(10_000) }).strict().optional(),
+        policy: z.enum(['auto', 'notify']).optional().describe('What drift or a moved target triggers: auto re-embeds, notify only reports'),
+      })
+      .strict(),
     upsertDocuments: z
       .object({
         documents: z

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import { log } from '../log.ts';
+import { Lifecycle } from '../lifecycle/lifecycle.ts';
 import { SearchService } from '../search/service.ts';
 import { createApp } from './app.ts';
 import { parseApiKeys } from './auth.ts';
@@ -16,6 +17,7 @@ export interface RunningServer {
   readonly url: string;
   readonly port: number;
   readonly service: SearchService;
+  readonly lifecycle: Lifecycle;
   close(): Promise<void>;
 }
 
@@ -42,7 +44,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
     await service.close();
     throw err;
   }
-  const { app } = createApp(config, service);
+  const lifecycle = new Lifecycle(service, config);
+  const { app } = createApp(config, service, lifecycle);
+  lifecycle.start();
   const server = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(s));
     s.once('error', reject);
@@ -56,9 +60,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
     url,
     port,
     service,
+    lifecycle,
     close() {
       closing ??= (async () => {
         await new Promise<void>((resolve) => server.close(() => resolve()));
+        await lifecycle.close();
         await service.close();
         log.info('sextant stopped');
       })();

@@ -1,7 +1,7 @@
 /** What every search-service operation works with; built once by `SearchService.open`. */
 import type { Config } from '../config.ts';
 import type { EnginePool } from '../embedding/pool.ts';
-import { CollectionNotFoundError } from '../errors.ts';
+import { CollectionNotFoundError, InvalidInputError } from '../errors.ts';
 import type { VectorIndex } from '../index/types.ts';
 import type { CollectionRow, GenerationRow, Store } from '../store/types.ts';
 import type { SearchEvents } from './events.ts';
@@ -31,9 +31,21 @@ export function liveGeneration(ctx: SearchContext, collection: CollectionRow): G
   return generation;
 }
 
-/** Generations that receive writes: the live one and any being built by a re-embedding job. */
+/**
+ * Generations that receive writes: the live one, any being built by a re-embedding job, and
+ * retired ones still kept for rollback (so a rollback restores an up-to-date index).
+ */
 export function writableGenerations(ctx: SearchContext, collection: CollectionRow): GenerationRow[] {
-  return ctx.store.listGenerations(collection.name).filter((g) => g.state === 'live' || g.state === 'building');
+  return ctx.store.listGenerations(collection.name);
+}
+
+/** A generation of this collection by id (live, building or retired). */
+export function requireGeneration(ctx: SearchContext, collection: CollectionRow, id: number): GenerationRow {
+  const generation = ctx.store.getGeneration(id);
+  if (!generation || generation.collection !== collection.name) {
+    throw new InvalidInputError(`collection '${collection.name}' has no generation ${id}`);
+  }
+  return generation;
 }
 
 export async function liveIndex(ctx: SearchContext, collection: CollectionRow): Promise<{ generation: GenerationRow; index: VectorIndex }> {

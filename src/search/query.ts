@@ -6,7 +6,7 @@ import { EmptyTextError, InvalidInputError, InvalidVectorError } from '../errors
 import type { Filter, Metadata } from '../index/filter.ts';
 import type { VectorHit } from '../index/types.ts';
 import type { KeywordHit } from '../store/types.ts';
-import { liveGeneration, requireCollection, type SearchContext } from './context.ts';
+import { liveGeneration, requireCollection, requireGeneration, type SearchContext } from './context.ts';
 import { fuse } from './hybrid.ts';
 
 export type SearchMode = 'dense' | 'keyword' | 'hybrid';
@@ -22,6 +22,8 @@ export interface SearchRequest {
   readonly ef?: number;
   readonly includeText?: boolean;
   readonly explain?: boolean;
+  /** Search this generation instead of the live one (evaluation, comparisons); not exposed over HTTP. */
+  readonly generation?: number;
 }
 
 export interface SearchHitExplain {
@@ -52,7 +54,7 @@ const HYBRID_CANDIDATES = 100;
 export async function search(ctx: SearchContext, collectionName: string, req: SearchRequest): Promise<SearchResponse> {
   const started = performance.now();
   const collection = requireCollection(ctx, collectionName);
-  const generation = liveGeneration(ctx, collection);
+  const generation = req.generation === undefined ? liveGeneration(ctx, collection) : requireGeneration(ctx, collection, req.generation);
   const index = await ctx.indexes.get(collection, generation);
   const text = req.query;
   if (text !== undefined && text.trim() === '') throw new EmptyTextError('query is empty or whitespace only');
@@ -74,7 +76,7 @@ export async function search(ctx: SearchContext, collectionName: string, req: Se
   }
 
   const denseK = req.mode === 'hybrid' ? Math.max(req.k, HYBRID_CANDIDATES) : req.k;
-  const dense: VectorHit[] = queryVector ? await index.search({ vector: queryVector, k: denseK, ef: req.ef, filter: req.filter }) : [];
+  const dense: VectorHit[] = queryVector ? await index.search({ vector: queryVector, k: denseK, ef: req.ef ?? collection.hnsw.efSearch, filter: req.filter }) : [];
   let keyword: KeywordHit[] = [];
   if (req.mode !== 'dense') {
     const allowed = req.filter ? new Set(ctx.store.idsMatching(collection.name, req.filter)) : undefined;

@@ -34,7 +34,11 @@ export interface CollectionInfo {
   readonly document_count: number;
   /** Concrete name@version of the live generation. */
   readonly model: string;
-  /** Alias or version the collection follows. */
+  /** Same as `model`: the concrete version the live generation was built with. */
+  readonly active: string;
+  /** Alias or name@version the collection should follow. */
+  readonly target: string;
+  /** Same as `target` (kept for clients of the first API version). */
   readonly model_target: string;
   readonly dimensions: number;
   readonly backend: BackendKind;
@@ -134,6 +138,8 @@ export class SearchService {
       name: c.name,
       document_count: this.ctx.store.countDocuments(c.name),
       model: generation.model,
+      active: generation.model,
+      target: c.modelTarget,
       model_target: c.modelTarget,
       dimensions: generation.dimensions,
       backend: generation.backend,
@@ -143,6 +149,25 @@ export class SearchService {
       created_at: c.createdAt,
       updated_at: c.updatedAt,
     };
+  }
+
+  /** Changes what the collection follows and its search defaults (not its live model: that takes a job). */
+  async updateCollection(
+    name: string,
+    patch: { target?: string; hybridAlpha?: number; efSearch?: number; settings?: Readonly<Record<string, unknown>> },
+  ): Promise<CollectionInfo> {
+    const row = requireCollection(this.ctx, name);
+    if (patch.target !== undefined) {
+      const version = await this.ctx.engines.resolve(patch.target);
+      if (version.manifest.dimensions <= 0) throw new InvalidInputError(`model ${version.id} has no dimensions`);
+    }
+    this.ctx.store.updateCollection(name, {
+      modelTarget: patch.target,
+      hybridAlpha: patch.hybridAlpha,
+      hnsw: patch.efSearch === undefined ? undefined : { ...row.hnsw, efSearch: patch.efSearch },
+      settings: patch.settings === undefined ? undefined : { ...row.settings, ...patch.settings },
+    });
+    return this.info(name);
   }
 
   async deleteCollection(name: string): Promise<void> {

@@ -73,6 +73,54 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX changes_by_collection ON changes(collection, seq);
     `);
   },
+  (db) => {
+    db.exec(`
+      -- Re-embedding jobs. No foreign key to collections: a job's record outlives its collection.
+      CREATE TABLE jobs (
+        id                  TEXT PRIMARY KEY,
+        kind                TEXT NOT NULL CHECK (kind IN ('reembed')),
+        collection          TEXT NOT NULL,
+        state               TEXT NOT NULL CHECK (state IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
+        model               TEXT NOT NULL,
+        generation          INTEGER,
+        previous_generation INTEGER,
+        done                INTEGER NOT NULL DEFAULT 0,
+        total               INTEGER NOT NULL DEFAULT 0,
+        cursor              TEXT,
+        reason              TEXT NOT NULL DEFAULT 'manual',
+        error               TEXT,
+        created_at          TEXT NOT NULL,
+        started_at          TEXT,
+        finished_at         TEXT,
+        updated_at          TEXT NOT NULL
+      );
+      CREATE INDEX jobs_by_collection ON jobs(collection, created_at);
+
+      -- Drift references: a sample of embeddings per collection and kind ('documents', 'queries').
+      CREATE TABLE drift_references (
+        collection TEXT NOT NULL,
+        kind       TEXT NOT NULL CHECK (kind IN ('documents', 'queries')),
+        generation INTEGER,
+        dimensions INTEGER NOT NULL,
+        count      INTEGER NOT NULL,
+        vectors    BLOB NOT NULL,
+        scores     TEXT,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (collection, kind)
+      );
+
+      -- One row per evaluated drift window.
+      CREATE TABLE drift_history (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        collection TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        state      TEXT NOT NULL,
+        metrics    TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX drift_history_by_collection ON drift_history(collection, id);
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -22,6 +22,9 @@ import type {
   DocumentWrite,
   GenerationRow,
   GenerationState,
+  JobPatch,
+  JobRow,
+  JobState,
   KeywordHit,
   NewCollection,
   Store,
@@ -254,6 +257,46 @@ function fsyncDirectory(dir: string): void {
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
+}
+
+interface JobRecord {
+  id: string;
+  kind: 'reembed';
+  collection: string;
+  state: JobState;
+  model: string;
+  generation: number | null;
+  previous_generation: number | null;
+  done: number;
+  total: number;
+  cursor: string | null;
+  reason: string;
+  error: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  updated_at: string;
+}
+
+function toJobRow(r: JobRecord): JobRow {
+  return {
+    id: r.id,
+    kind: r.kind,
+    collection: r.collection,
+    state: r.state,
+    model: r.model,
+    generation: r.generation,
+    previousGeneration: r.previous_generation,
+    done: r.done,
+    total: r.total,
+    cursor: r.cursor,
+    reason: r.reason,
+    error: r.error,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    updatedAt: r.updated_at,
+  };
 }
 
 export class SqliteStore implements Store {
@@ -657,6 +700,91 @@ export class SqliteStore implements Store {
       if (hits.length >= k) break;
     }
     return hits;
+  }
+
+  // ---- re-embedding ----
+
+  putGenerationVectors(
+    collection: string,
+    generation: number,
+    items: readonly { id: string; vector: Float32Array; contentHash: string }[],
+  ): { written: string[]; seq: number } {
+    return this.write(() => {
+      const dimensions = this.generationDimensions(collection).get(generation);
+      if (dimensions === undefined) throw new InvalidInputError(`generation ${generation} is not a generation of '${collection}'`);
+      const written: string[] = [];
+      let seq = 0;
+      for (const item of items) {
+        validateVector(item.vector, dimensions, `document '${item.id}'`);
+        const current = this.stmt('SELECT content_hash FROM documents WHERE collection = ? AND id = ?').get(collection, item.id) as
+          | { content_hash: string }
+          | undefined;
+        if (current?.content_hash !== item.contentHash) continue; // deleted or rewritten meanwhile
+        this.stmt(
+          'INSERT INTO vectors (generation, doc_id, vector) VALUES (?, ?, ?) ON CONFLICT (generation, doc_id) DO UPDATE SET vector = excluded.vector',
+        ).run(generation, item.id, encodeVector(item.vector));
+        seq = this.appendChange(collection, item.id, 'upsert');
+        written.push(item.id);
+      }
+      return { written, seq: written.length > 0 ? seq : this.lastSeq() };
+    });
+  }
+
+  idsMissingVectors(collection: string, generation: number, limit: number): string[] {
+    const rows = this.stmt(
+      `SELECT d.id FROM documents d LEFT JOIN vectors v ON v.generation = ? AND v.doc_id = d.id
+       WHERE d.collection = ? AND v.doc_id IS NULL ORDER BY d.id LIMIT ?`,
+    ).all(generation, collection, limit) as { id: string }[];
+    return rows.map((r) => r.id);
+  }
+
+  // ---- jobs ----
+
+  createJob(job: Pick<JobRow, 'id' | 'collection' | 'model' | 'reason' | 'total'>): JobRow {
+    const now = nowIso();
+    this.write(() =>
+      this.stmt(
+        `INSERT INTO jobs (id, kind, collection, state, model, total, reason, created_at, updated_at)
+         VALUES (?, 'reembed', ?, 'queued', ?, ?, ?, ?, ?)`,
+      ).run(job.id, job.collection, job.model, job.total, job.reason, now, now),
+    );
+    return this.getJob(job.id)!;
+  }
+
+  getJob(id: string): JobRow | undefined {
+    const record = this.stmt('SELECT * FROM jobs WHERE id = ?').get(id) as JobRecord | undefined;
+    return record && toJobRow(record);
+  }
+
+  listJobs(collection?: string): JobRow[] {
+    const records = (
+      collection === undefined
+        ? this.stmt('SELECT * FROM jobs ORDER BY created_at DESC, id DESC').all()
+        : this.stmt('SELECT * FROM jobs WHERE collection = ? ORDER BY created_at DESC, id DESC').all(collection)
+    ) as JobRecord[];
+    return records.map(toJobRow);
+  }
+
+  updateJob(id: string, patch: JobPatch): JobRow {
+    const columns: Record<keyof JobPatch, string> = {
+      state: 'state',
+      generation: 'generation',
+      previousGeneration: 'previous_generation',
+      done: 'done',
+      total: 'total',
+      cursor: 'cursor',
+      error: 'error',
+      startedAt: 'started_at',
+      finishedAt: 'finished_at',
+    };
+    const entries = Object.entries(patch).filter(([, v]) => v !== undefined) as [keyof JobPatch, unknown][];
+    this.write(() => {
+      if (!this.stmt('SELECT 1 FROM jobs WHERE id = ?').get(id)) throw new InvalidInputError(`job '${id}' does not exist`);
+      if (entries.length === 0) return;
+      const sets = entries.map(([k]) => `${columns[k]} = ?`).join(', ');
+      this.stmt(`UPDATE jobs SET ${sets}, updated_at = ? WHERE id = ?`).run(...entries.map(([, v]) => v), nowIso(), id);
+    });
+    return this.getJob(id)!;
   }
 
   // ---- internals ----

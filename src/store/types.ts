@@ -67,6 +67,33 @@ export interface KeywordHit {
   readonly score: number;
 }
 
+export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface JobRow {
+  readonly id: string;
+  readonly kind: 'reembed';
+  readonly collection: string;
+  readonly state: JobState;
+  /** Concrete name@version the job embeds with. */
+  readonly model: string;
+  /** The generation being built (null until created). */
+  readonly generation: number | null;
+  readonly previousGeneration: number | null;
+  readonly done: number;
+  readonly total: number;
+  /** Last document id embedded (documents are processed in id order). */
+  readonly cursor: string | null;
+  /** Why the job started: 'manual', 'drift', 'target-changed'. */
+  readonly reason: string;
+  readonly error: string | null;
+  readonly createdAt: string;
+  readonly startedAt: string | null;
+  readonly finishedAt: string | null;
+  readonly updatedAt: string;
+}
+
+export type JobPatch = Partial<Pick<JobRow, 'state' | 'generation' | 'previousGeneration' | 'done' | 'total' | 'cursor' | 'error' | 'startedAt' | 'finishedAt'>>;
+
 export interface NewCollection {
   readonly name: string;
   readonly modelTarget: string;
@@ -115,6 +142,25 @@ export interface Store {
   countVectors(generation: number): number;
   /** Vectors of ids that exist, with metadata (exact search over a filtered set). */
   vectorsWithMetadata(generation: number, ids: readonly string[]): { id: string; vector: Float32Array; metadata: Metadata }[];
+
+  /**
+   * Writes one generation's vectors for documents that still exist with the given content hash
+   * (a re-embedding batch must not overwrite a vector a concurrent upsert just wrote), with
+   * change-log rows so a crash replays them. Returns the ids written and the last seq.
+   */
+  putGenerationVectors(
+    collection: string,
+    generation: number,
+    items: readonly { id: string; vector: Float32Array; contentHash: string }[],
+  ): { written: string[]; seq: number };
+  /** Ids of the collection's documents that have no vector in `generation`. */
+  idsMissingVectors(collection: string, generation: number, limit: number): string[];
+
+  createJob(job: Pick<JobRow, 'id' | 'collection' | 'model' | 'reason' | 'total'>): JobRow;
+  getJob(id: string): JobRow | undefined;
+  /** Newest first; one collection's when given. */
+  listJobs(collection?: string): JobRow[];
+  updateJob(id: string, patch: JobPatch): JobRow;
 
   /** Highest change seq overall (0 when none). */
   lastSeq(): number;

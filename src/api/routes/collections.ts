@@ -28,6 +28,18 @@ export function collectionsRoutes(deps: ApiDeps): Hono<ApiEnv> {
   app.get('/', read, (c) => c.json({ collections: service.listCollections() }));
   app.get('/:name', read, (c) => c.json(service.info(c.req.param('name'))));
 
+  app.patch('/:name', admin, async (c) => {
+    const body = await readJson(c, schemas.updateCollection);
+    return c.json(
+      await service.updateCollection(c.req.param('name'), {
+        target: body.target,
+        hybridAlpha: body.hybrid_alpha,
+        efSearch: body.hnsw?.efSearch,
+        settings: body.policy === undefined ? undefined : { policy: body.policy },
+      }),
+    );
+  });
+
   app.delete('/:name', admin, async (c) => {
     await service.deleteCollection(c.req.param('name'));
     return c.json({ deleted: c.req.param('name') });
