@@ -90,6 +90,14 @@ describe('sextant CLI', () => {
     const body = JSON.parse(search.stdout) as { results: { id: string; metadata: Record<string, unknown> }[] };
     expect(body.results[0]!.id).toBe('a2');
     expect(body.results[0]!.metadata).toEqual({ year: '1975' });
+
+    const reembed = sextant(['reembed', 'papers', '--model', 'use-lite@1-int8'], env);
+    expect(reembed.code, reembed.stderr).toBe(0);
+    expect(JSON.parse(reembed.stdout.trim().split('\n').at(-1)!)).toMatchObject({ state: 'succeeded', done: 3, total: 3, model: 'use-lite@1-int8' });
+    expect(reembed.stderr).toMatch(/re-embedding papers -> use-lite@1-int8 \[#+\] 3\/3 100%/);
+    const after = JSON.parse(sextant(['search', 'papers', 'library classification', '--json'], env).stdout) as { model: string; results: { id: string }[] };
+    expect(after.model).toBe('use-lite@1-int8');
+    expect(after.results[0]!.id).toBe('a2');
   });
 
   it('refuses a second process on a locked data dir at once, naming the holder', async () => {

@@ -3,6 +3,7 @@ import { SextantError } from '../errors.ts';
 import { embedCommand } from './embed.ts';
 import { modelsCommand } from './models.ts';
 import { indexCommand } from './index-command.ts';
+import { reembedCommand } from './reembed-command.ts';
 import { searchCommand } from './search-command.ts';
 import { serveCommand } from './serve.ts';
 
@@ -12,6 +13,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   serve: serveCommand,
   index: indexCommand,
   search: searchCommand,
+  reembed: reembedCommand,
 };
 
 const HELP = `sextant — semantic search service
@@ -19,6 +21,7 @@ const HELP = `sextant — semantic search service
   sextant serve [--host 127.0.0.1] [--port 8080] [--data-dir ./indexes]
   sextant index <collection> <file.jsonl|file.csv> [--id-field] [--text-field] [--title-field] [--batch-size]
   sextant search <collection> "query" [--mode dense|keyword|hybrid] [--k 10] [--json]
+  sextant reembed <collection> [--model name@version] [--follow]
   sextant embed [--model name@version] [--query] [--json] "text" ...
   sextant models list [--json]
   sextant models prepare                     build the offline default model (USE-Lite) if missing
