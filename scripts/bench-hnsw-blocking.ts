@@ -37,6 +37,7 @@ import { parseArgs } from 'node:util';
 import { HnswIndex } from '../src/index/hnsw.ts';
 import { DEFAULT_HNSW, type HnswSettings } from '../src/index/types.ts';
 import { setLogLevel } from '../src/log.ts';
+import { mulberry32 } from '../src/util/random.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -60,17 +61,6 @@ const SETTINGS: HnswSettings = { M: Number(args.m), efConstruction: Number(args.
 const LATENT = 32;
 
 setLogLevel('warn');
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function unit(out: Float32Array): Float32Array {
   let s = 0;

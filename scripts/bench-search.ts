@@ -56,6 +56,7 @@ import { contentHash, embeddingText } from '../src/search/documents.ts';
 import { SqliteStore } from '../src/store/sqlite-store.ts';
 import type { DocumentWrite } from '../src/store/types.ts';
 import { datasetDir, readCorpus, readQueries } from './lib/beir.ts';
+import { mulberry32 } from '../src/util/random.ts';
 
 const argv = process.argv.slice(2);
 const args = new Set(argv);
@@ -133,17 +134,6 @@ async function sequential<Q, R>(queries: readonly Q[], run: (q: Q) => R | Promis
 }
 
 // ---- vectors ------------------------------------------------------------------------------------
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function gaussian(rng: () => number): () => number {
   let spare: number | undefined;

@@ -9,6 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { attr, GraphBuilder, tensor } from '../src/models/onnx/graph.ts';
+import { mulberry32 } from '../src/util/random.ts';
 
 export interface TinyBertConfig {
   /** Defaults to the built-in vocabulary's size; a larger value pads it with [unusedN] tokens. */
@@ -124,17 +125,6 @@ export const DEFAULT_TINY_BERT_CONFIG: Readonly<TinyBertConfig> = {
   layerNormEps: 1e-12,
   initializerRange: 0.05,
 };
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function gaussian(random: () => number): () => number {
   return () => {

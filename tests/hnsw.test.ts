@@ -8,22 +8,12 @@ import { matchesFilter, type Filter, type Metadata } from '../src/index/filter.t
 import { HnswIndex, type HnswOpenOptions } from '../src/index/hnsw.ts';
 import { DEFAULT_HNSW, type VectorHit } from '../src/index/types.ts';
 import { baseIds, CRASH_BASE, CRASH_DIM, CRASH_PER_ROUND, CRASH_SETTINGS, crashVector, roundIds } from './fixtures/hnsw-crash-child.ts';
+import { mulberry32 as rng } from '../src/util/random.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'sextant-hnsw-test-'));
 let dirCount = 0;
 const freshDir = () => join(root, `idx-${++dirCount}`, 'gen-1');
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function unitVectors(count: number, dim: number, seed: number): Float32Array[] {
   const r = rng(seed);

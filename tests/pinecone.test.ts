@@ -22,19 +22,9 @@ import type { IndexedVector } from '../src/index/types.ts';
 import { startFakePinecone } from './fakes/pinecone-server.ts';
 import type { FakePinecone, RecordedRequest } from './fakes/pinecone-server.ts';
 import { cosine } from './helpers/vectors.ts';
+import { mulberry32 as rng } from '../src/util/random.ts';
 
 const DIM = 8;
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function unitVectors(n: number, dim: number, seed: number): Float32Array[] {
   const r = rng(seed);
