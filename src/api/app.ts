@@ -4,16 +4,20 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Config } from '../config.ts';
 import { PayloadTooLargeError } from '../errors.ts';
+import { DriftMonitor } from '../lifecycle/drift/monitor.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
+import { attachPolicy, createDriftPolicy, type DriftPolicy } from '../lifecycle/policy.ts';
 import type { SearchService } from '../search/service.ts';
 import { parseApiKeys, requireRole } from './auth.ts';
 import type { ApiDeps, ApiEnv } from './env.ts';
 import { errorBody, handleError } from './errors.ts';
-import { createMetrics } from './instrumentation.ts';
+import { createMetrics, registerDriftMetrics } from './instrumentation.ts';
 import { openApiDocument } from './openapi.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { collectionsRoutes } from './routes/collections.ts';
+import { driftRoutes } from './routes/drift.ts';
 import { embeddingsRoutes } from './routes/embeddings.ts';
+import { evalRoutes } from './routes/eval.ts';
 import { collectionLifecycleRoutes, jobsRoutes } from './routes/jobs.ts';
 import { modelAdminRoutes } from './routes/model-admin.ts';
 import { modelsRoutes } from './routes/models.ts';
@@ -21,7 +25,7 @@ import { schemasFor } from './schemas.ts';
 
 export const API_VERSION = '0.1.0';
 
-export function createApp(config: Config, service: SearchService, lifecycle: Lifecycle): { app: Hono<ApiEnv>; deps: ApiDeps } {
+export function createApp(config: Config, service: SearchService, lifecycle: Lifecycle): { app: Hono<ApiEnv>; deps: ApiDeps; drift: DriftMonitor; policy: DriftPolicy } {
   const deps: ApiDeps = {
     config,
     service,
@@ -30,6 +34,11 @@ export function createApp(config: Config, service: SearchService, lifecycle: Lif
     schemas: schemasFor(config),
     metrics: createMetrics(service),
   };
+  // Drift detection listens to the search service; the policy reviews what each window shows.
+  const drift = new DriftMonitor(service);
+  const policy = createDriftPolicy(service, drift, (collection, reason) => lifecycle.jobs.start(collection, { reason }));
+  attachPolicy(drift, policy);
+  registerDriftMetrics(deps.metrics, drift);
   const limiter = new RateLimiter(config.rateLimit);
   const app = new Hono<ApiEnv>();
 
@@ -81,9 +90,11 @@ export function createApp(config: Config, service: SearchService, lifecycle: Lif
   app.route('/v1/models', modelAdminRoutes(deps));
   app.route('/v1/collections', collectionsRoutes(deps));
   app.route('/v1/collections', collectionLifecycleRoutes(deps));
+  app.route('/v1/collections', evalRoutes(deps));
+  app.route('/v1/collections', driftRoutes(deps, drift, policy));
   app.route('/v1/jobs', jobsRoutes(deps));
 
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
   app.onError(handleError);
-  return { app, deps };
+  return { app, deps, drift, policy };
 }

@@ -1,4 +1,6 @@
 /** The service's Prometheus metrics: HTTP traffic, embedding batches and queues, index sizes. */
+import { stateValue } from '../lifecycle/drift/evaluate.ts';
+import type { DriftMonitor } from '../lifecycle/drift/monitor.ts';
 import type { SearchService } from '../search/service.ts';
 import { Counter, Gauge, Histogram, MetricsRegistry } from './metrics.ts';
 
@@ -35,4 +37,23 @@ export function createMetrics(service: SearchService): ApiMetrics {
     ),
   );
   return { registry, requests, latency };
+}
+
+/** Drift gauges: state per collection (0 ok, 1 warning, 2 drifted) and kind, and the last window's metrics. */
+export function registerDriftMetrics(metrics: ApiMetrics, drift: DriftMonitor): void {
+  metrics.registry.register(
+    new Gauge('sextant_drift_state', 'Drift state per collection: 0 ok, 1 warning, 2 drifted (worst over kinds)', () =>
+      drift.gauges().states.filter((s) => s.kind === 'all').map((s) => ({ labels: { collection: s.collection }, value: stateValue(s.state) })),
+    ),
+  );
+  metrics.registry.register(
+    new Gauge('sextant_drift_kind_state', 'Drift state per collection and kind (queries, documents): 0 ok, 1 warning, 2 drifted', () =>
+      drift.gauges().states.filter((s) => s.kind !== 'all').map((s) => ({ labels: { collection: s.collection, kind: s.kind }, value: stateValue(s.state) })),
+    ),
+  );
+  metrics.registry.register(
+    new Gauge('sextant_drift_metric', 'Last evaluated drift window per collection, kind and metric', () =>
+      drift.gauges().metrics.map((m) => ({ labels: { collection: m.collection, kind: m.kind, metric: m.metric }, value: m.value })),
+    ),
+  );
 }

@@ -1,5 +1,6 @@
 /** GET /openapi.json — built from the same zod schemas that validate requests. */
 import { z } from 'zod';
+import { evalSchemas } from './routes/eval.ts';
 import type { Schemas } from './schemas.ts';
 
 type JsonSchema = Record<string, unknown>;
@@ -97,6 +98,43 @@ function op(summary: string, response: JsonSchema, body?: JsonSchema, status = '
   };
 }
 
+const jobSchema: JsonSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    kind: { const: 'reembed' },
+    collection: { type: 'string' },
+    state: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed', 'cancelled'] },
+    model: { type: 'string' },
+    generation: { type: ['integer', 'null'] },
+    previous_generation: { type: ['integer', 'null'] },
+    done: { type: 'integer' },
+    total: { type: 'integer' },
+    docs_per_s: { type: ['number', 'null'] },
+    eta_seconds: { type: ['number', 'null'] },
+    reason: { type: 'string' },
+    error: { type: ['string', 'null'] },
+    created_at: { type: 'string' },
+    started_at: { type: ['string', 'null'] },
+    finished_at: { type: ['string', 'null'] },
+  },
+};
+
+const driftResponse: JsonSchema = {
+  type: 'object',
+  properties: {
+    state: { type: 'string', enum: ['ok', 'warning', 'drifted'] },
+    metrics: {
+      type: 'array',
+      items: { type: 'object', properties: { name: { type: 'string' }, kind: { type: 'string' }, value: { type: 'number' }, threshold: { type: 'number' }, window: {} } },
+    },
+    history: { type: 'array', items: { type: 'object' } },
+    policy: { type: 'object' },
+  },
+};
+
+const anyObject: JsonSchema = { type: 'object' };
+
 const nameParam = { name: 'name', in: 'path', required: true, schema: { type: 'string' } };
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 
@@ -107,7 +145,7 @@ export function openApiDocument(schemas: Schemas, version: string): JsonSchema {
     info: { title: 'Sextant', version, description: 'Semantic search: embeddings, collections, dense/keyword/hybrid search.' },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'SEXTANT_API_KEYS key; roles read < write < admin' } },
-      schemas: { Error: errorSchema, Collection: collectionSchema },
+      schemas: { Error: errorSchema, Collection: collectionSchema, Job: jobSchema },
     },
     security: [{ bearer: [] }],
     paths: {
@@ -117,6 +155,24 @@ export function openApiDocument(schemas: Schemas, version: string): JsonSchema {
       '/openapi.json': { get: { summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3 document' } } } },
       '/v1/embeddings': { post: op('Embed texts (OpenAI-compatible)', embeddingsResponse, toSchema(schemas.embeddingsRequest)) },
       '/v1/models': { get: op('Model versions (OpenAI list shape)', { type: 'object', properties: { object: { const: 'list' }, data: { type: 'array', items: { type: 'object' } } } }) },
+      '/v1/models/import': {
+        post: op('Import a Hugging Face sentence-transformers ONNX folder on the server as a new version (admin)', anyObject, {
+          type: 'object',
+          required: ['path', 'name'],
+          properties: { path: { type: 'string' }, name: { type: 'string' }, version: { type: 'string' }, query_prefix: { type: 'string' }, document_prefix: { type: 'string' } },
+        }, '201'),
+      },
+      '/v1/models/aliases/{alias}': {
+        parameters: [{ name: 'alias', in: 'path', required: true, schema: { type: 'string' } }],
+        put: op('Move an alias to a version (admin)', { type: 'object', properties: { alias: { type: 'string' }, target: { type: 'string' } } }, {
+          type: 'object',
+          required: ['target'],
+          properties: { target: { type: 'string' } },
+        }),
+      },
+      '/v1/jobs': { get: op('Re-embedding jobs, newest first (?collection=)', { type: 'object', properties: { jobs: { type: 'array', items: { $ref: '#/components/schemas/Job' } } } }) },
+      '/v1/jobs/{id}': { parameters: [idParam], get: op('A job with progress', { $ref: '#/components/schemas/Job' }) },
+      '/v1/jobs/{id}/cancel': { parameters: [idParam], post: op('Cancel a queued or running job (admin)', { $ref: '#/components/schemas/Job' }) },
       '/v1/collections': {
         get: op('List collections', { type: 'object', properties: { collections: { type: 'array', items: collection } } }),
         post: op('Create a collection', collection, toSchema(schemas.createCollection), '201'),
@@ -124,7 +180,36 @@ export function openApiDocument(schemas: Schemas, version: string): JsonSchema {
       '/v1/collections/{name}': {
         parameters: [nameParam],
         get: op('Describe a collection', collection),
+        patch: op('Change target, hybrid_alpha, hnsw.efSearch or policy (admin)', collection, toSchema(schemas.updateCollection)),
         delete: op('Delete a collection and its indexes', { type: 'object', properties: { deleted: { type: 'string' } } }),
+      },
+      '/v1/collections/{name}/reembed': {
+        parameters: [nameParam],
+        post: op('Start re-embedding into a new generation (admin); default model: the collection target', { $ref: '#/components/schemas/Job' }, {
+          type: 'object',
+          properties: { model: { type: 'string' } },
+        }, '202'),
+      },
+      '/v1/collections/{name}/rollback': { parameters: [nameParam], post: op('Make the previous generation live again (admin)', collection) },
+      '/v1/collections/{name}/drift': {
+        parameters: [nameParam],
+        get: op('Drift state, window metrics, history and policy decision', driftResponse),
+        patch: op('Change drift settings (admin)', driftResponse, anyObject),
+      },
+      '/v1/collections/{name}/drift/reference': {
+        parameters: [nameParam],
+        post: op('Set the reference query sample (and/or re-sample documents)', driftResponse, {
+          type: 'object',
+          properties: { queries: { type: 'array', items: { type: 'string' } }, documents: { type: 'boolean' } },
+        }),
+      },
+      '/v1/collections/{name}/eval': { parameters: [nameParam], post: op('Evaluate on a BEIR folder on the server (admin)', anyObject, toSchema(evalSchemas.eval)) },
+      '/v1/collections/{name}/tune': { parameters: [nameParam], post: op('Tune hybrid weight and efSearch on a BEIR folder (admin)', anyObject, toSchema(evalSchemas.tune)) },
+      '/v1/collections/{name}/eval-set': {
+        parameters: [nameParam],
+        get: op('The registered evaluation set', anyObject),
+        put: op('Register an evaluation set for the re-embedding gate (admin)', anyObject, toSchema(evalSchemas.evalSet)),
+        delete: op('Remove the evaluation set (admin)', anyObject),
       },
       '/v1/collections/{name}/documents': {
         parameters: [nameParam],

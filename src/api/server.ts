@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import { log } from '../log.ts';
+import { evalSetGate } from '../lifecycle/evaluate.ts';
 import { Lifecycle } from '../lifecycle/lifecycle.ts';
 import { SearchService } from '../search/service.ts';
 import { createApp } from './app.ts';
@@ -44,7 +45,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     await service.close();
     throw err;
   }
-  const lifecycle = new Lifecycle(service, config);
+  const lifecycle = new Lifecycle(service, config, { gate: evalSetGate(service) });
   const { app } = createApp(config, service, lifecycle);
   lifecycle.start();
   const server = await new Promise<ServerType>((resolve, reject) => {

@@ -1,11 +1,13 @@
 /** The `sextant` command: dispatches to one module per command; errors become one clear line and exit code. */
 import { SextantError } from '../errors.ts';
 import { embedCommand } from './embed.ts';
+import { evalCommand } from './eval-command.ts';
 import { modelsCommand } from './models.ts';
 import { indexCommand } from './index-command.ts';
 import { reembedCommand } from './reembed-command.ts';
 import { searchCommand } from './search-command.ts';
 import { serveCommand } from './serve.ts';
+import { tuneCommand } from './tune-command.ts';
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   embed: embedCommand,
@@ -13,6 +15,8 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   serve: serveCommand,
   index: indexCommand,
   search: searchCommand,
+  eval: evalCommand,
+  tune: tuneCommand,
   reembed: reembedCommand,
 };
 
@@ -21,6 +25,8 @@ const HELP = `sextant — semantic search service
   sextant serve [--host 127.0.0.1] [--port 8080] [--data-dir ./indexes]
   sextant index <collection> <file.jsonl|file.csv> [--id-field] [--text-field] [--title-field] [--batch-size]
   sextant search <collection> "query" [--mode dense|keyword|hybrid] [--k 10] [--json]
+  sextant eval <collection> --dataset <BEIR folder> [--json] [--compare <generation|model>] [--register [--margin 0.01]]
+  sextant tune <collection> --dataset <BEIR folder> [--target-recall 0.95] [--dry-run] [--json]
   sextant reembed <collection> [--model name@version] [--follow]
   sextant embed [--model name@version] [--query] [--json] "text" ...
   sextant models list [--json]

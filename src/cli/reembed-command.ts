@@ -1,5 +1,6 @@
 /** `sextant reembed <collection> [--model name@version] [--follow]` — with --url against a server, else locally. */
 import { InvalidInputError } from '../errors.ts';
+import { evalSetGate } from '../lifecycle/evaluate.ts';
 import { Lifecycle } from '../lifecycle/lifecycle.ts';
 import type { JobView } from '../lifecycle/jobs.ts';
 import { SearchService } from '../search/service.ts';
@@ -46,7 +47,7 @@ export async function reembedCommand(argv: string[]): Promise<void> {
   } else {
     // Without a server the job runs in this process, so it is always followed to the end.
     const service = await SearchService.open(config);
-    const lifecycle = new Lifecycle(service, config);
+    const lifecycle = new Lifecycle(service, config, { gate: evalSetGate(service) });
     try {
       lifecycle.start();
       const started = await lifecycle.jobs.start(collection, { model: values.model });

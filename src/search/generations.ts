@@ -31,7 +31,7 @@ export class GenerationIndexes {
   private async load(collection: CollectionRow, generation: GenerationRow): Promise<VectorIndex> {
     const index = await openIndex(this.config, generation, collection.hnsw);
     if (index.appliedSeq !== undefined && index.markApplied) {
-      const changes = this.store.changesSince(collection.name, index.appliedSeq);
+      const changes = this.store.changesSince(collection.name, index.appliedSeq, generation.id);
       if (changes.length > 0) {
         const started = performance.now();
         for (let i = 0; i < changes.length; i += REPLAY_BATCH) {

@@ -121,6 +121,13 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX drift_history_by_collection ON drift_history(collection, id);
     `);
   },
+  (db) => {
+    db.exec(`
+      -- NULL: the change touches every generation (document writes); a number: only that
+      -- generation (a re-embedding batch), so replay does not re-insert other generations' vectors.
+      ALTER TABLE changes ADD COLUMN generation INTEGER;
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -20,6 +20,9 @@ import type {
   CollectionRow,
   DocumentRow,
   DocumentWrite,
+  DriftHistoryRow,
+  DriftKindRow,
+  DriftReferenceRow,
   GenerationRow,
   GenerationState,
   JobPatch,
@@ -411,6 +414,8 @@ export class SqliteStore implements Store {
       this.stmt('DELETE FROM documents WHERE collection = ?').run(name);
       this.stmt('DELETE FROM generations WHERE collection = ?').run(name);
       this.stmt('DELETE FROM collections WHERE name = ?').run(name);
+      this.stmt('DELETE FROM drift_references WHERE collection = ?').run(name);
+      this.stmt('DELETE FROM drift_history WHERE collection = ?').run(name);
       const fts = ftsTableName(record.key);
       this.db.exec(`DROP TABLE IF EXISTS ${fts}`);
       return fts;
@@ -665,11 +670,17 @@ export class SqliteStore implements Store {
     return row?.seq ?? 0;
   }
 
-  changesSince(collection: string, seq: number): Change[] {
+  changesSince(collection: string, seq: number, generation?: number): Change[] {
     // SQLite takes the bare column `op` from the row that holds max(seq).
+    if (generation === undefined) {
+      return this.stmt(
+        `SELECT max(seq) AS seq, doc_id AS docId, op FROM changes WHERE collection = ? AND seq > ? GROUP BY doc_id ORDER BY seq`,
+      ).all(collection, seq) as Change[];
+    }
     return this.stmt(
-      `SELECT max(seq) AS seq, doc_id AS docId, op FROM changes WHERE collection = ? AND seq > ? GROUP BY doc_id ORDER BY seq`,
-    ).all(collection, seq) as Change[];
+      `SELECT max(seq) AS seq, doc_id AS docId, op FROM changes
+       WHERE collection = ? AND seq > ? AND (generation IS NULL OR generation = ?) GROUP BY doc_id ORDER BY seq`,
+    ).all(collection, seq, generation) as Change[];
   }
 
   /**
@@ -723,7 +734,7 @@ export class SqliteStore implements Store {
         this.stmt(
           'INSERT INTO vectors (generation, doc_id, vector) VALUES (?, ?, ?) ON CONFLICT (generation, doc_id) DO UPDATE SET vector = excluded.vector',
         ).run(generation, item.id, encodeVector(item.vector));
-        seq = this.appendChange(collection, item.id, 'upsert');
+        seq = this.appendChange(collection, item.id, 'upsert', generation);
         written.push(item.id);
       }
       return { written, seq: written.length > 0 ? seq : this.lastSeq() };
@@ -787,6 +798,81 @@ export class SqliteStore implements Store {
     return this.getJob(id)!;
   }
 
+  // ---- drift ----
+
+  vectorIds(generation: number): string[] {
+    return (this.stmt('SELECT doc_id FROM vectors WHERE generation = ? ORDER BY doc_id').all(generation) as { doc_id: string }[]).map((r) => r.doc_id);
+  }
+
+  putDriftReference(ref: Pick<DriftReferenceRow, 'collection' | 'kind' | 'generation' | 'vectors' | 'scores'>): DriftReferenceRow {
+    if (ref.kind !== 'documents' && ref.kind !== 'queries') throw new InvalidInputError(`drift reference kind must be documents or queries`);
+    if (ref.vectors.length === 0) throw new InvalidInputError('a drift reference needs at least one vector');
+    const dimensions = ref.vectors[0]!.length;
+    ref.vectors.forEach((v, i) => validateVector(v, dimensions, `drift reference vector ${i}`));
+    const blob = Buffer.concat(ref.vectors.map(encodeVector));
+    this.write(() =>
+      this.stmt(
+        `INSERT INTO drift_references (collection, kind, generation, dimensions, count, vectors, scores, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (collection, kind) DO UPDATE SET generation = excluded.generation, dimensions = excluded.dimensions,
+           count = excluded.count, vectors = excluded.vectors, scores = excluded.scores, created_at = excluded.created_at`,
+      ).run(ref.collection, ref.kind, ref.generation, dimensions, ref.vectors.length, blob, ref.scores === null ? null : JSON.stringify(ref.scores), nowIso()),
+    );
+    return this.getDriftReference(ref.collection, ref.kind)!;
+  }
+
+  getDriftReference(collection: string, kind: DriftKindRow): DriftReferenceRow | undefined {
+    const r = this.stmt('SELECT * FROM drift_references WHERE collection = ? AND kind = ?').get(collection, kind) as
+      | { collection: string; kind: DriftKindRow; generation: number | null; dimensions: number; count: number; vectors: Buffer; scores: string | null; created_at: string }
+      | undefined;
+    if (!r) return undefined;
+    const all = decodeVector(r.vectors);
+    if (all.length !== r.dimensions * r.count) throw new Error(`corrupt drift reference for '${collection}' (${kind})`);
+    const vectors = Array.from({ length: r.count }, (_, i) => all.slice(i * r.dimensions, (i + 1) * r.dimensions));
+    return {
+      collection: r.collection,
+      kind: r.kind,
+      generation: r.generation,
+      dimensions: r.dimensions,
+      vectors,
+      scores: r.scores === null ? null : parseJsonObject(r.scores),
+      createdAt: r.created_at,
+    };
+  }
+
+  deleteDriftReference(collection: string, kind: DriftKindRow): void {
+    this.write(() => this.stmt('DELETE FROM drift_references WHERE collection = ? AND kind = ?').run(collection, kind));
+  }
+
+  appendDriftHistory(entry: Pick<DriftHistoryRow, 'collection' | 'kind' | 'state' | 'metrics'>, keep: number): DriftHistoryRow {
+    const now = nowIso();
+    const id = this.write(() => {
+      const { lastInsertRowid } = this.stmt('INSERT INTO drift_history (collection, kind, state, metrics, created_at) VALUES (?, ?, ?, ?, ?)').run(
+        entry.collection,
+        entry.kind,
+        entry.state,
+        JSON.stringify(entry.metrics),
+        now,
+      );
+      this.stmt(
+        `DELETE FROM drift_history WHERE collection = ? AND kind = ? AND id <=
+           (SELECT id FROM drift_history WHERE collection = ? AND kind = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
+      ).run(entry.collection, entry.kind, entry.collection, entry.kind, Math.max(1, Math.floor(keep)));
+      return Number(lastInsertRowid);
+    });
+    return { id, collection: entry.collection, kind: entry.kind, state: entry.state, metrics: entry.metrics, createdAt: now };
+  }
+
+  listDriftHistory(collection: string, options: { kind?: DriftKindRow; limit?: number } = {}): DriftHistoryRow[] {
+    const limit = Math.max(1, Math.floor(options.limit ?? 100));
+    const rows = (
+      options.kind === undefined
+        ? this.stmt('SELECT * FROM drift_history WHERE collection = ? ORDER BY id DESC LIMIT ?').all(collection, limit)
+        : this.stmt('SELECT * FROM drift_history WHERE collection = ? AND kind = ? ORDER BY id DESC LIMIT ?').all(collection, options.kind, limit)
+    ) as { id: number; collection: string; kind: DriftKindRow; state: string; metrics: string; created_at: string }[];
+    return rows.map((r) => ({ id: r.id, collection: r.collection, kind: r.kind, state: r.state, metrics: parseJsonObject(r.metrics), createdAt: r.created_at }));
+  }
+
   // ---- internals ----
 
   private stmt(sql: string): Database.Statement {
@@ -831,7 +917,9 @@ export class SqliteStore implements Store {
     return Number(lastInsertRowid);
   }
 
-  private appendChange(collection: string, docId: string, op: Change['op']): number {
-    return Number(this.stmt('INSERT INTO changes (collection, doc_id, op) VALUES (?, ?, ?)').run(collection, docId, op).lastInsertRowid);
+  private appendChange(collection: string, docId: string, op: Change['op'], generation: number | null = null): number {
+    return Number(
+      this.stmt('INSERT INTO changes (collection, doc_id, op, generation) VALUES (?, ?, ?, ?)').run(collection, docId, op, generation).lastInsertRowid,
+    );
   }
 }

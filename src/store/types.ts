@@ -94,6 +94,33 @@ export interface JobRow {
 
 export type JobPatch = Partial<Pick<JobRow, 'state' | 'generation' | 'previousGeneration' | 'done' | 'total' | 'cursor' | 'error' | 'startedAt' | 'finishedAt'>>;
 
+/** Kinds of drift reference and history rows. */
+export type DriftKindRow = 'documents' | 'queries';
+
+/** A drift reference sample (one per collection and kind). */
+export interface DriftReferenceRow {
+  readonly collection: string;
+  readonly kind: DriftKindRow;
+  /** Generation whose embeddings the sample holds. */
+  readonly generation: number | null;
+  readonly dimensions: number;
+  readonly vectors: Float32Array[];
+  /** JSON kept beside the vectors (the `scores` column): reference top-1 scores and what drift detection needs with them. */
+  readonly scores: Readonly<Record<string, unknown>> | null;
+  readonly createdAt: string;
+}
+
+/** One evaluated drift window. */
+export interface DriftHistoryRow {
+  readonly id: number;
+  readonly collection: string;
+  readonly kind: DriftKindRow;
+  /** The kind's state after this window. */
+  readonly state: string;
+  readonly metrics: Readonly<Record<string, unknown>>;
+  readonly createdAt: string;
+}
+
 export interface NewCollection {
   readonly name: string;
   readonly modelTarget: string;
@@ -162,10 +189,25 @@ export interface Store {
   listJobs(collection?: string): JobRow[];
   updateJob(id: string, patch: JobPatch): JobRow;
 
+  /** Ids of the documents that have a vector in `generation` (drift reference sampling). */
+  vectorIds(generation: number): string[];
+
+  /** Replaces the collection's reference of that kind. */
+  putDriftReference(ref: Pick<DriftReferenceRow, 'collection' | 'kind' | 'generation' | 'vectors' | 'scores'>): DriftReferenceRow;
+  getDriftReference(collection: string, kind: DriftKindRow): DriftReferenceRow | undefined;
+  deleteDriftReference(collection: string, kind: DriftKindRow): void;
+  /** Appends a window and keeps only the newest `keep` rows of that collection and kind. */
+  appendDriftHistory(entry: Pick<DriftHistoryRow, 'collection' | 'kind' | 'state' | 'metrics'>, keep: number): DriftHistoryRow;
+  /** Newest first; one kind's when given. */
+  listDriftHistory(collection: string, options?: { kind?: DriftKindRow; limit?: number }): DriftHistoryRow[];
+
   /** Highest change seq overall (0 when none). */
   lastSeq(): number;
-  /** Changes of a collection after `seq`, in order, latest change per document only. */
-  changesSince(collection: string, seq: number): Change[];
+  /**
+   * Changes of a collection after `seq`, in order, latest change per document only; with
+   * `generation`, only changes that concern it (document writes and its own re-embedding).
+   */
+  changesSince(collection: string, seq: number, generation?: number): Change[];
 
   /** BM25 over title and text with Porter stemming; `allowed` restricts to those ids. */
   keywordSearch(collection: string, query: string, k: number, allowed?: ReadonlySet<string>): KeywordHit[];

@@ -1,0 +1,97 @@
+/**
+ * Where `sextant eval` and `sextant tune` run: on a server (--url / SEXTANT_URL; the dataset
+ * path must then exist on the server's filesystem) or on the data directory in this process.
+ */
+import { resolve } from 'node:path';
+import type { Config } from '../config.ts';
+import { clearEvalSet, evaluateWithCompare, registerEvalSet, type EvalReport, type EvalSet } from '../lifecycle/evaluate.ts';
+import { tuneCollection, type TuneResult } from '../lifecycle/tune.ts';
+import { SearchService } from '../search/service.ts';
+import { HttpClient, RemoteError } from './http-client.ts';
+
+export interface EvalCommandOptions {
+  readonly generation?: number;
+  readonly compare?: string | number;
+  readonly k?: number;
+  readonly ef?: number;
+  readonly register?: boolean;
+  readonly margin?: number;
+}
+
+export interface TuneCommandOptions {
+  readonly targetRecall?: number;
+  readonly dryRun?: boolean;
+}
+
+export type EvalOutput = EvalReport & { readonly eval_set?: EvalSet };
+
+export interface EvalTarget {
+  evaluate(collection: string, dataset: string, opts: EvalCommandOptions): Promise<EvalOutput>;
+  tune(collection: string, dataset: string, opts: TuneCommandOptions): Promise<TuneResult>;
+  /** false when the collection had no evaluation set. */
+  unregister(collection: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+class RemoteEvalTarget implements EvalTarget {
+  constructor(private readonly http: HttpClient) {}
+
+  evaluate(collection: string, dataset: string, o: EvalCommandOptions): Promise<EvalOutput> {
+    return this.http.request('POST', `/v1/collections/${encodeURIComponent(collection)}/eval`, {
+      dataset: resolve(dataset),
+      generation: o.generation,
+      compare: o.compare,
+      k: o.k,
+      ef: o.ef,
+      register: o.register,
+      margin: o.margin,
+    });
+  }
+
+  tune(collection: string, dataset: string, o: TuneCommandOptions): Promise<TuneResult> {
+    return this.http.request('POST', `/v1/collections/${encodeURIComponent(collection)}/tune`, {
+      dataset: resolve(dataset),
+      target_recall: o.targetRecall,
+      dry_run: o.dryRun,
+    });
+  }
+
+  async unregister(collection: string): Promise<boolean> {
+    try {
+      await this.http.request('DELETE', `/v1/collections/${encodeURIComponent(collection)}/eval-set`);
+      return true;
+    } catch (err) {
+      if (err instanceof RemoteError && err.status === 404 && err.code === 'not_found') return false;
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {}
+}
+
+class LocalEvalTarget implements EvalTarget {
+  constructor(private readonly service: SearchService) {}
+
+  async evaluate(collection: string, dataset: string, o: EvalCommandOptions): Promise<EvalOutput> {
+    const report = await evaluateWithCompare(this.service, collection, dataset, { generation: o.generation, compare: o.compare, k: o.k, ef: o.ef });
+    if (!o.register) return report;
+    return { ...report, eval_set: registerEvalSet(this.service, collection, dataset, o.margin) };
+  }
+
+  tune(collection: string, dataset: string, o: TuneCommandOptions): Promise<TuneResult> {
+    return tuneCollection(this.service, collection, dataset, o);
+  }
+
+  async unregister(collection: string): Promise<boolean> {
+    return clearEvalSet(this.service, collection);
+  }
+
+  close(): Promise<void> {
+    return this.service.close();
+  }
+}
+
+export async function openEvalTarget(config: Config): Promise<EvalTarget> {
+  if (config.url) return new RemoteEvalTarget(new HttpClient(config.url, config.apiKey));
+  return new LocalEvalTarget(await SearchService.open(config));
+}

@@ -1,0 +1,377 @@
+/**
+ * Retrieval evaluation of a collection against a BEIR evaluation set: nDCG@10, MRR@10 and
+ * Recall@k (default 100) per search mode, ANN recall@10 of the vector index against exact
+ * search, and search latency; two generations (or models) side by side; and the per-collection
+ * evaluation set the re-embedding quality gate checks a new generation against.
+ *
+ * Every figure is measured through the search service itself, with the request a user makes:
+ * nDCG@10 and MRR@10 from top-10 searches (for dense, a k=10 request searches the graph at the
+ * collection's efSearch; a k=100 one would search wider), Recall@k from top-k searches. Keyword
+ * and hybrid top-10 lists are prefixes of their top-100 lists (BM25 order is deterministic and
+ * hybrid always fuses 100 candidates a side), so one top-k search serves all three metrics.
+ * Searches carry the query vector (made by the same engine call a text search makes) instead of
+ * the text, so evaluation traffic never feeds drift detection; rankings are the text search's.
+ */
+import { InvalidInputError } from '../errors.ts';
+import { liveGeneration, requireCollection, requireGeneration } from '../search/context.ts';
+import { mrrAt, ndcgAt, recallAt } from '../search/metrics.ts';
+import type { SearchMode } from '../search/query.ts';
+import type { SearchService } from '../search/service.ts';
+import type { CollectionRow, GenerationRow, GenerationState } from '../store/types.ts';
+import { annRecall, embedQuery, exactTopK, type QueryVector } from './ann.ts';
+import { readEvalDataset, type EvalDataset } from './dataset.ts';
+
+export const EVAL_MODES: readonly SearchMode[] = ['dense', 'keyword', 'hybrid'];
+const ANN_K = 10;
+const DEFAULT_RECALL_K = 100;
+const GET_CHUNK = 500;
+
+export interface ModeMetrics {
+  readonly 'ndcg@10': number;
+  readonly 'mrr@10': number;
+  /** `recall@<k>`, k = the evaluation's recall depth (100 by default). */
+  readonly [metric: string]: number;
+}
+
+export interface EvalResult {
+  readonly collection: string;
+  /** Absolute path of the BEIR folder. */
+  readonly dataset: string;
+  /** Queries evaluated: those with at least one relevance judgement > 0. */
+  readonly queries: number;
+  readonly generation: number;
+  readonly model: string;
+  /** Recall depth (results per query for Recall@k). */
+  readonly k: number;
+  /** efSearch the dense searches ran at (the collection default unless overridden). */
+  readonly ef_search: number;
+  readonly hybrid_alpha: number;
+  readonly modes: Partial<Record<SearchMode, ModeMetrics>>;
+  /** Mean share of the exact top-10 (brute-force cosine) that the index returns; null without dense. */
+  readonly 'ann_recall@10': number | null;
+  /** Wall time of the dense top-10 searches (query embedding included); null without dense. */
+  readonly latency_ms: { readonly p50: number; readonly p99: number } | null;
+  /** Judged document ids that the collection does not hold (non-zero hints at an id mismatch). */
+  readonly missing_judged_documents: number;
+  readonly took_ms: number;
+}
+
+export interface EvalReport extends EvalResult {
+  readonly compare?: { readonly generation: number; readonly model: string; readonly result: EvalResult };
+}
+
+export interface EvalOptions {
+  /** Generation to evaluate (default: the live one). */
+  readonly generation?: number;
+  readonly modes?: readonly SearchMode[];
+  /** Recall depth, at least 10 (default 100). */
+  readonly k?: number;
+  /** efSearch override for the dense searches and ANN recall. */
+  readonly ef?: number;
+  /** Measure ANN recall@10 against exact search (default true; needs dense). */
+  readonly annRecall?: boolean;
+  /** Measure Recall@k (default true); without it every search is a top-10 one. */
+  readonly recall?: boolean;
+}
+
+function round(n: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+/** Nearest-rank percentile of an ascending list. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
+}
+
+/** Judged document ids the collection does not hold; throws when it holds none of them. */
+export function missingJudgedDocuments(service: SearchService, collection: string, dataset: EvalDataset): number {
+  const ids = [...new Set(dataset.queries.flatMap((q) => [...q.relevant.keys()]))];
+  let present = 0;
+  for (let i = 0; i < ids.length; i += GET_CHUNK) present += service.context.store.getDocuments(collection, ids.slice(i, i + GET_CHUNK)).size;
+  if (present === 0) {
+    throw new InvalidInputError(
+      `none of the ${ids.length} document ids judged in ${dataset.dir} exist in collection '${collection}': ` +
+        'index the corpus under its BEIR _id (sextant index does) before evaluating',
+    );
+  }
+  return ids.length - present;
+}
+
+function checkK(k: number): void {
+  if (!Number.isInteger(k) || k < 10 || k > 10_000) throw new InvalidInputError(`k must be an integer between 10 and 10000, got ${k}`);
+}
+
+function checkEf(ef: number | undefined): void {
+  if (ef !== undefined && (!Number.isInteger(ef) || ef < 1 || ef > 10_000)) throw new InvalidInputError(`ef must be an integer between 1 and 10000, got ${ef}`);
+}
+
+/** Evaluates one generation (default: live) of a collection on a BEIR folder (or a dataset already read). */
+export async function evaluateCollection(
+  service: SearchService,
+  collection: string,
+  datasetDir: string | EvalDataset,
+  opts: EvalOptions = {},
+): Promise<EvalResult> {
+  const started = performance.now();
+  const ctx = service.context;
+  const row = requireCollection(ctx, collection);
+  const generation = opts.generation === undefined ? liveGeneration(ctx, row) : requireGeneration(ctx, row, opts.generation);
+  const dataset = typeof datasetDir === 'string' ? readEvalDataset(datasetDir) : datasetDir;
+  const modes = opts.modes ?? EVAL_MODES;
+  if (modes.length === 0) throw new InvalidInputError('no search mode to evaluate');
+  for (const m of modes) if (!EVAL_MODES.includes(m)) throw new InvalidInputError(`unknown mode '${m}'; use ${EVAL_MODES.join(', ')}`);
+  const k = opts.k ?? DEFAULT_RECALL_K;
+  checkK(k);
+  checkEf(opts.ef);
+  const missing = missingJudgedDocuments(service, row.name, dataset);
+  const ef = opts.ef ?? row.hnsw.efSearch;
+  const base = { generation: generation.id, ef: opts.ef };
+  const withRecall = opts.recall !== false;
+  const queries = dataset.queries;
+  const summary = (ndcg: number, mrr: number, recall: number): ModeMetrics => ({
+    'ndcg@10': ndcg / queries.length,
+    'mrr@10': mrr / queries.length,
+    ...(withRecall ? { [`recall@${k}`]: recall / queries.length } : {}),
+  });
+
+  const metrics: Partial<Record<SearchMode, ModeMetrics>> = {};
+  let latency: EvalResult['latency_ms'] = null;
+  let ann: number | null = null;
+
+  // Query vectors, one per query, made as a text search makes them; every search below passes
+  // its vector (hybrid: with the text for BM25), so ranking is exactly the text search's while
+  // the evaluation's queries stay out of the search observers (drift detection).
+  const vectors: (QueryVector | undefined)[] = [];
+  const vectorOf = async (i: number): Promise<QueryVector> => (vectors[i] ??= await embedQuery(service, generation.model, queries[i]!.text));
+
+  if (modes.includes('dense')) {
+    // Warm-up (engine and index load) is not a latency sample.
+    await service.search(row.name, { ...base, mode: 'dense', vector: (await embedQuery(service, generation.model, queries[0]!.text)).raw, k: 10 });
+    const times: number[] = [];
+    let ndcg = 0;
+    let mrr = 0;
+    let recall = 0;
+    for (let i = 0; i < queries.length; i++) {
+      const q = queries[i]!;
+      // Latency: embedding plus search, the work of a text search.
+      const t0 = performance.now();
+      const v = await vectorOf(i);
+      const top = await service.search(row.name, { ...base, mode: 'dense', vector: v.raw, k: 10 });
+      times.push(performance.now() - t0);
+      const ids = top.results.map((r) => r.id);
+      ndcg += ndcgAt(10, ids, q.relevant);
+      mrr += mrrAt(10, ids, q.relevant);
+      if (!withRecall) continue;
+      const deep = await service.search(row.name, { ...base, mode: 'dense', vector: v.raw, k });
+      recall += recallAt(k, deep.results.map((r) => r.id), q.relevant);
+    }
+    metrics.dense = summary(ndcg, mrr, recall);
+    times.sort((a, b) => a - b);
+    latency = { p50: round(percentile(times, 50), 2), p99: round(percentile(times, 99), 2) };
+    if (opts.annRecall !== false) {
+      const units = (vectors as QueryVector[]).map((v) => v.unit);
+      const exact = await exactTopK(ctx.store, generation.id, units, ANN_K);
+      const index = await ctx.indexes.get(row, generation);
+      ann = await annRecall(ctx.store, generation.id, index, units, exact, ANN_K, ef);
+    }
+  }
+
+  for (const mode of modes) {
+    if (mode === 'dense') continue;
+    let ndcg = 0;
+    let mrr = 0;
+    let recall = 0;
+    for (let i = 0; i < queries.length; i++) {
+      const q = queries[i]!;
+      const vector = mode === 'hybrid' ? (await vectorOf(i)).raw : undefined;
+      const res = await service.search(row.name, { ...base, mode, query: q.text, vector, k: withRecall ? k : 10 });
+      const ids = res.results.map((r) => r.id);
+      ndcg += ndcgAt(10, ids, q.relevant);
+      mrr += mrrAt(10, ids, q.relevant);
+      if (withRecall) recall += recallAt(k, ids, q.relevant);
+    }
+    metrics[mode] = summary(ndcg, mrr, recall);
+  }
+
+  const ordered: Partial<Record<SearchMode, ModeMetrics>> = {};
+  for (const m of EVAL_MODES) if (metrics[m]) ordered[m] = metrics[m];
+  return {
+    collection: row.name,
+    dataset: dataset.dir,
+    queries: queries.length,
+    generation: generation.id,
+    model: generation.model,
+    k,
+    ef_search: ef,
+    hybrid_alpha: row.hybridAlpha,
+    modes: ordered,
+    'ann_recall@10': ann,
+    latency_ms: latency,
+    missing_judged_documents: missing,
+    took_ms: Math.round(performance.now() - started),
+  };
+}
+
+const STATE_PREFERENCE: Record<GenerationState, number> = { live: 0, building: 1, retired: 2 };
+
+/**
+ * The generation `ref` names: a generation id of the collection, or a model (name@version or
+ * alias) that one of its generations uses — the live one first, then one being built, then the
+ * newest retired one.
+ */
+export async function resolveGenerationRef(service: SearchService, collection: CollectionRow, ref: string | number): Promise<GenerationRow> {
+  const ctx = service.context;
+  if (typeof ref === 'number' || /^\d+$/.test(ref.trim())) return requireGeneration(ctx, collection, Number(ref));
+  const generations = ctx.store.listGenerations(collection.name);
+  let matching = generations.filter((g) => g.model === ref.trim());
+  if (matching.length === 0) {
+    const version = await service.engines.resolve(ref.trim()).catch(() => undefined);
+    if (version) matching = generations.filter((g) => g.model === version.id);
+  }
+  if (matching.length === 0) {
+    const have = generations.map((g) => `${g.id} (${g.model}, ${g.state})`).join(', ');
+    throw new InvalidInputError(`collection '${collection.name}' has no generation for '${ref}'; its generations: ${have}`);
+  }
+  matching.sort((a, b) => STATE_PREFERENCE[a.state] - STATE_PREFERENCE[b.state] || b.id - a.id);
+  return matching[0]!;
+}
+
+/** `evaluateCollection`, plus the same evaluation of a second generation when `compare` names one. */
+export async function evaluateWithCompare(
+  service: SearchService,
+  collection: string,
+  datasetDir: string | EvalDataset,
+  opts: EvalOptions & { readonly compare?: string | number } = {},
+): Promise<EvalReport> {
+  const row = requireCollection(service.context, collection);
+  const dataset = typeof datasetDir === 'string' ? readEvalDataset(datasetDir) : datasetDir;
+  const other = opts.compare === undefined ? undefined : await resolveGenerationRef(service, row, opts.compare);
+  const result = await evaluateCollection(service, collection, dataset, opts);
+  if (!other) return result;
+  if (other.id === result.generation) throw new InvalidInputError(`--compare names generation ${other.id}, the one being evaluated`);
+  const compared = await evaluateCollection(service, collection, dataset, { ...opts, generation: other.id });
+  return { ...result, compare: { generation: other.id, model: other.model, result: compared } };
+}
+
+// ---- the collection's evaluation set and the re-embedding gate ----
+
+export interface EvalSet {
+  /** Absolute path of the BEIR folder on the server. */
+  readonly dataset: string;
+  /** How much nDCG@10 a new generation may lose against the live one and still be swapped in. */
+  readonly margin: number;
+  readonly registered_at: string;
+}
+
+const EVAL_SET_KEY = 'evalSet';
+export const DEFAULT_GATE_MARGIN = 0.01;
+
+export function getEvalSet(service: SearchService, collection: string): EvalSet | undefined {
+  const value = requireCollection(service.context, collection).settings[EVAL_SET_KEY] as Partial<EvalSet> | undefined;
+  if (!value || typeof value.dataset !== 'string' || typeof value.margin !== 'number') return undefined;
+  return { dataset: value.dataset, margin: value.margin, registered_at: value.registered_at ?? '' };
+}
+
+/**
+ * Registers `dataset` as the collection's evaluation set (other settings are kept). The folder
+ * is read and checked against the collection now, so a gate never meets a set that never worked.
+ */
+export function registerEvalSet(service: SearchService, collection: string, dataset: string, margin = DEFAULT_GATE_MARGIN): EvalSet {
+  if (typeof margin !== 'number' || !(margin >= 0 && margin <= 1)) throw new InvalidInputError(`margin must be between 0 and 1, got ${margin}`);
+  const row = requireCollection(service.context, collection);
+  const read = readEvalDataset(dataset);
+  missingJudgedDocuments(service, row.name, read);
+  const set: EvalSet = { dataset: read.dir, margin, registered_at: new Date().toISOString() };
+  const current = requireCollection(service.context, collection);
+  service.context.store.updateCollection(collection, { settings: { ...current.settings, [EVAL_SET_KEY]: set } });
+  return set;
+}
+
+/** Removes the collection's evaluation set; false when it had none. */
+export function clearEvalSet(service: SearchService, collection: string): boolean {
+  const current = requireCollection(service.context, collection);
+  if (!(EVAL_SET_KEY in current.settings)) return false;
+  const { [EVAL_SET_KEY]: _removed, ...rest } = current.settings;
+  service.context.store.updateCollection(collection, { settings: rest });
+  return true;
+}
+
+export interface GateCheck {
+  readonly ok: boolean;
+  /** Dense nDCG@10 of the live generation (NaN when nothing was evaluated). */
+  readonly live: number;
+  /** Dense nDCG@10 of the candidate generation (NaN when nothing was evaluated). */
+  readonly candidate: number;
+  readonly margin: number;
+  readonly reason: string;
+  /** false when the collection has no evaluation set (the gate then passes). */
+  readonly evaluated: boolean;
+  /** nDCG@10 per mode checked: dense (the gate figure) and hybrid. */
+  readonly modes?: { readonly [mode: string]: { readonly live: number; readonly candidate: number } };
+}
+
+const GATE_MODES: readonly SearchMode[] = ['dense', 'hybrid'];
+
+function fmt(n: number): string {
+  return n.toFixed(4);
+}
+
+/**
+ * The re-embedding quality gate: evaluates the live and the candidate generation on the
+ * collection's evaluation set and passes when the candidate's nDCG@10 is at least the live
+ * one's minus the set's margin, in dense mode and in hybrid mode.
+ *
+ * Dense nDCG@10 is the headline figure: a re-embedding changes only the vectors, so dense mode
+ * shows the model change undiluted (hybrid shares 1 - alpha of its score with BM25, which is
+ * the same in both generations, and would hide most of a regression), and dense is the API's
+ * default mode. Hybrid is checked too because that is what hybrid users would get.
+ *
+ * No evaluation set: passes with `evaluated: false`. An evaluation set that cannot be read
+ * (folder moved) fails the gate: a swap should not go unchecked because a path broke.
+ */
+export async function compareForGate(service: SearchService, collection: string, liveGeneration: number, candidateGeneration: number): Promise<GateCheck> {
+  const set = getEvalSet(service, collection);
+  if (!set) return { ok: true, live: NaN, candidate: NaN, margin: 0, reason: 'no evaluation set registered', evaluated: false };
+  let dataset: EvalDataset;
+  try {
+    dataset = readEvalDataset(set.dataset);
+  } catch (err) {
+    return { ok: false, live: NaN, candidate: NaN, margin: set.margin, reason: `evaluation set unreadable: ${(err as Error).message}`, evaluated: false };
+  }
+  const opts = { modes: GATE_MODES, annRecall: false, recall: false } as const;
+  const live = await evaluateCollection(service, collection, dataset, { ...opts, generation: liveGeneration });
+  const candidate = await evaluateCollection(service, collection, dataset, { ...opts, generation: candidateGeneration });
+  const modes: Record<string, { live: number; candidate: number }> = {};
+  const failures: string[] = [];
+  const parts: string[] = [];
+  for (const m of GATE_MODES) {
+    const l = live.modes[m]!['ndcg@10'];
+    const c = candidate.modes[m]!['ndcg@10'];
+    modes[m] = { live: l, candidate: c };
+    const delta = c - l;
+    parts.push(`${m} nDCG@10 ${fmt(l)} -> ${fmt(c)} (${delta >= 0 ? '+' : ''}${fmt(delta)})`);
+    if (c < l - set.margin) failures.push(m);
+  }
+  const where = `on ${dataset.name} (${dataset.queries.length} queries), generation ${liveGeneration} -> ${candidateGeneration}`;
+  const reason =
+    failures.length === 0
+      ? `passed ${where}: ${parts.join('; ')}; margin ${set.margin}`
+      : `${failures.join(' and ')} nDCG@10 fell by more than the margin ${set.margin} ${where}: ${parts.join('; ')}`;
+  return { ok: failures.length === 0, live: modes.dense!.live, candidate: modes.dense!.candidate, margin: set.margin, reason, evaluated: true, modes };
+}
+
+/**
+ * The gate as a re-embedding job hook: `undefined` (no opinion) when the collection has no
+ * evaluation set, the check otherwise.
+ */
+export function evalSetGate(
+  service: SearchService,
+): (collection: string, live: { readonly id: number }, candidate: { readonly id: number }) => Promise<GateCheck | undefined> {
+  return async (collection, live, candidate) => {
+    if (!getEvalSet(service, collection)) return undefined;
+    return compareForGate(service, collection, live.id, candidate.id);
+  };
+}
