@@ -12,19 +12,11 @@
  * (Sxy and Syy follow from Sxx, the permuted side's row sums and the total).
  */
 
-export type Vectors = readonly Float32Array[];
+import { mulberry32 } from '../../util/random.ts';
 
-/** mulberry32: a small, fast, seedable PRNG with values in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
+
+export type Vectors = readonly Float32Array[];
 
 /** `k` distinct indices of [0, n) in random order (partial Fisher–Yates); all of them when k >= n. */
 export function sampleIndices(n: number, k: number, rng: () => number): number[] {
