@@ -24,6 +24,10 @@ function baseOptions(threads: number): ort.InferenceSession.SessionOptions {
     interOpNumThreads: 1,
     enableCpuMemArena: true,
     enableMemPattern: true,
+    // ORT's pool threads spin between parallel sections by default. The server's event loop shares
+    // the cores with them, so spinning steals the CPU that parses requests: measured at 32 HTTP
+    // clients, text search went from 355 to 452 q/s with spinning off.
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
   };
 }
 

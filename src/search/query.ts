@@ -94,7 +94,11 @@ export async function search(ctx: SearchContext, collectionName: string, req: Se
           keyword: req.mode === 'keyword' ? { rank: i + 1, score: h.score } : null,
         }));
 
-  const docs = ctx.store.getDocuments(collection.name, ranked.map((r) => r.id));
+  const docs = ctx.store.getDocuments(
+    collection.name,
+    ranked.map((r) => r.id),
+    { text: req.includeText === true },
+  );
   const results: SearchHitOut[] = ranked
     .filter((r) => docs.has(r.id)) // a document deleted between index search and this read
     .map((r) => {

@@ -95,6 +95,7 @@ interface VectorMetadataRecord extends VectorRecord {
 }
 
 const DOCUMENT_COLUMNS = 'id, title, text, metadata, content_hash, created_at, updated_at';
+const DOCUMENT_COLUMNS_NO_TEXT = "id, title, '' AS text, metadata, content_hash, created_at, updated_at";
 
 /**
  * Free text to a safe FTS5 query: word tokens only (so quotes, AND, NEAR(, *, -, parentheses
@@ -304,6 +305,8 @@ function toJobRow(r: JobRecord): JobRow {
 
 export class SqliteStore implements Store {
   private readonly statements = new Map<string, Database.Statement>();
+  private readonly collectionCache = new Map<string, CollectionRow | undefined>();
+  private readonly generationCache = new Map<number, GenerationRow | undefined>();
   private closed = false;
 
   private constructor(
@@ -372,8 +375,13 @@ export class SqliteStore implements Store {
   }
 
   getCollection(name: string): CollectionRow | undefined {
+    // Every search reads its collection and generation rows; they change only through write()
+    // (this process holds the data dir), which clears the cache.
+    if (this.collectionCache.has(name)) return this.collectionCache.get(name);
     const record = this.collectionRecord(name);
-    return record && toCollectionRow(record);
+    const row = record && toCollectionRow(record);
+    this.collectionCache.set(name, row);
+    return row;
   }
 
   listCollections(): CollectionRow[] {
@@ -436,8 +444,11 @@ export class SqliteStore implements Store {
   }
 
   getGeneration(id: number): GenerationRow | undefined {
+    if (this.generationCache.has(id)) return this.generationCache.get(id);
     const record = this.stmt('SELECT * FROM generations WHERE id = ?').get(id) as GenerationRecord | undefined;
-    return record && toGenerationRow(record);
+    const row = record && toGenerationRow(record);
+    this.generationCache.set(id, row);
+    return row;
   }
 
   listGenerations(collection: string): GenerationRow[] {
@@ -559,10 +570,12 @@ export class SqliteStore implements Store {
     return record && toDocumentRow(record);
   }
 
-  getDocuments(collection: string, ids: readonly string[]): Map<string, DocumentRow> {
+  getDocuments(collection: string, ids: readonly string[], options: { text?: boolean } = {}): Map<string, DocumentRow> {
     const out = new Map<string, DocumentRow>();
+    // Search results without include_text skip reading the text (most of a row's bytes).
+    const columns = options.text === false ? DOCUMENT_COLUMNS_NO_TEXT : DOCUMENT_COLUMNS;
     for (const chunk of idChunks(ids)) {
-      const sql = `SELECT ${DOCUMENT_COLUMNS} FROM documents WHERE collection = ? AND id IN (${placeholders(chunk.length)})`;
+      const sql = `SELECT ${columns} FROM documents WHERE collection = ? AND id IN (${placeholders(chunk.length)})`;
       for (const record of this.stmt(sql).all(collection, ...chunk) as DocumentRecord[]) out.set(record.id, toDocumentRow(record));
     }
     return out;
@@ -886,7 +899,14 @@ export class SqliteStore implements Store {
 
   /** IMMEDIATE: takes the write lock up front, so a transaction never fails half way on upgrade. */
   private write<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    this.collectionCache.clear();
+    this.generationCache.clear();
+    try {
+      return this.db.transaction(fn).immediate();
+    } finally {
+      this.collectionCache.clear();
+      this.generationCache.clear();
+    }
   }
 
   private collectionRecord(name: string): CollectionRecord | undefined {

@@ -154,7 +154,8 @@ export interface Store {
   /** One transaction; ids that do not exist are ignored. Returns the ids actually deleted. */
   deleteDocuments(collection: string, ids: readonly string[]): { deleted: string[]; seq: number };
   getDocument(collection: string, id: string): DocumentRow | undefined;
-  getDocuments(collection: string, ids: readonly string[]): Map<string, DocumentRow>;
+  /** With `text: false` the rows carry an empty text (cheaper when only metadata is needed). */
+  getDocuments(collection: string, ids: readonly string[], options?: { text?: boolean }): Map<string, DocumentRow>;
   /** Content hashes of those ids that exist (bulk indexing skips unchanged documents). */
   contentHashes(collection: string, ids: readonly string[]): Map<string, string>;
   countDocuments(collection: string): number;
