@@ -357,6 +357,29 @@ describe('bad requests', () => {
     await expectIntact();
   });
 
+  it('model administration and collection settings reject bad input and change nothing', async () => {
+    expectError(await call('PUT', '/v1/models/aliases/bad@alias', { target: 'use-lite@1' }), 400, 'invalid_input');
+    expectError(await call('PUT', '/v1/models/aliases/staging', { target: 'nope@9' }), 404, 'model_not_found');
+    expectError(await call('PUT', '/v1/models/aliases/staging', {}), 400, 'invalid_input');
+    expectError(await call('POST', '/v1/models/import', { path: '/does/not/exist', name: 'x' }), 400, 'invalid_input');
+    expectError(await call('POST', '/v1/models/import', { path: '/tmp', name: 'bad name' }), 400, 'invalid_input');
+    const models = (await call('GET', '/v1/models')).body as { data: { id: string; aliases: string[] }[] };
+    expect(models.data.flatMap((m) => m.aliases)).toEqual(['default']);
+
+    const before = (await call('GET', `/v1/collections/${COL}`)).body;
+    expectError(await call('PATCH', `/v1/collections/${COL}`, { target: 'nope@9' }), 404, 'model_not_found');
+    expectError(await call('PATCH', `/v1/collections/${COL}`, { hybrid_alpha: 2 }), 400, 'invalid_input');
+    expectError(await call('PATCH', `/v1/collections/${COL}`, { policy: 'sometimes' }), 400, 'invalid_input');
+    expectError(await call('PATCH', `/v1/collections/${COL}`, { hnsw: { M: 8 } }), 400, 'invalid_input');
+    expectError(await call('PATCH', '/v1/collections/missing', { hybrid_alpha: 0.5 }), 404, 'collection_not_found');
+    expect((await call('GET', `/v1/collections/${COL}`)).body).toEqual(before);
+
+    expectError(await call('POST', `/v1/collections/${COL}/rollback`), 409, 'conflict');
+    expectError(await call('POST', `/v1/collections/${COL}/reembed`, { model: 42 }), 400, 'invalid_input');
+    expectError(await call('POST', '/v1/jobs/nope/cancel'), 404, 'job_not_found');
+    await expectIntact();
+  });
+
   it('unknown routes and methods: 404 JSON', async () => {
     for (const [method, path] of [
       ['GET', '/nope'],

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { ModelIntegrityError, ModelLoadError, ModelNotFoundError } from '../errors.ts';
+import { InvalidInputError, ModelIntegrityError, ModelLoadError, ModelNotFoundError } from '../errors.ts';
 import { log } from '../log.ts';
 import { sha256File, writeFileAtomic } from './files.ts';
 import { MANIFEST_FILE, manifestSchema, modelId, type Manifest, type OnnxEntry } from './manifest.ts';
@@ -88,7 +88,7 @@ export class ModelRegistry {
   /** Points `alias` at a version that must exist. */
   async setAlias(alias: string, target: string): Promise<void> {
     if (!/^[a-z0-9][a-z0-9._-]*$/i.test(alias) || alias.includes('@')) {
-      throw new ModelNotFoundError(`invalid alias name '${alias}'`);
+      throw new InvalidInputError(`invalid alias name '${alias}': letters, digits, '.', '_' or '-', no '@'`);
     }
     const version = await this.resolve(target);
     const aliases = await this.aliases();

@@ -157,10 +157,8 @@ export class SearchService {
     patch: { target?: string; hybridAlpha?: number; efSearch?: number; settings?: Readonly<Record<string, unknown>> },
   ): Promise<CollectionInfo> {
     const row = requireCollection(this.ctx, name);
-    if (patch.target !== undefined) {
-      const version = await this.ctx.engines.resolve(patch.target);
-      if (version.manifest.dimensions <= 0) throw new InvalidInputError(`model ${version.id} has no dimensions`);
-    }
+    // A target must name an existing version; the live model only changes through a re-embedding job.
+    if (patch.target !== undefined) await this.ctx.engines.resolve(patch.target);
     this.ctx.store.updateCollection(name, {
       modelTarget: patch.target,
       hybridAlpha: patch.hybridAlpha,
