@@ -13,7 +13,7 @@ function recordingBatcher(options: { maxBatchTokens: number; maxWaitMs?: number;
     async (items, width) => {
       batches.push({ tags: items.map((i) => i.tag), width });
       await new Promise((r) => setTimeout(r, 5));
-      return items.map((i) => `result:${i.tag}`);
+      return { results: items.map((i) => `result:${i.tag}`), ms: 5 };
     },
     { maxWaitMs: options.maxWaitMs ?? 5, maxQueued: options.maxQueued ?? 1000, ...options },
   );
@@ -62,6 +62,30 @@ describe('MicroBatcher', () => {
     stop = true;
     await stream;
     expect(long).toEqual(['result:long']);
+    await batcher.close();
+  });
+
+  it('hands a round to the runner at once, and texts that arrive meanwhile wait for the next round', async () => {
+    const started: string[][] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const batcher = new MicroBatcher<Item, string>(
+      async (items) => {
+        started.push(items.map((i) => i.tag));
+        maxInFlight = Math.max(maxInFlight, ++inFlight);
+        await new Promise((r) => setTimeout(r, 20));
+        inFlight--;
+        return { results: items.map((i) => i.tag), ms: 20 };
+      },
+      { maxBatchTokens: 10_000, batchOverheadTokens: 8, maxWaitMs: 5, maxQueued: 100 },
+    );
+    const first = batcher.submit([{ length: 128, tag: 'long' }, ...Array.from({ length: 4 }, (_, i) => ({ length: 8, tag: `s${i}` }))]);
+    await new Promise((r) => setTimeout(r, 10)); // the first round is running now
+    const late = batcher.submit([{ length: 8, tag: 'late' }]);
+    await Promise.all([first, late]);
+    // Round one: two batches (the long text alone, oldest first), both handed over together.
+    expect(started).toEqual([['long'], ['s0', 's1', 's2', 's3'], ['late']]);
+    expect(maxInFlight).toBe(2);
     await batcher.close();
   });
 

@@ -1,8 +1,9 @@
 /**
  * Dynamic micro-batching. Callers submit texts (already tokenized, so their cost is known);
- * one loop owns the queue: it waits briefly for company, sorts what is queued by length so
- * similar lengths share a batch (less padding), cuts batches within a padded-token budget,
- * runs the batch holding the oldest text, and hands each caller exactly its own results.
+ * one loop owns the queue: it waits briefly for company, then takes everything queued as one
+ * round, sorts it by length so similar lengths share a batch (less padding), cuts batches
+ * within a padded-token budget, hands them to the runner oldest first, and gives each caller
+ * exactly its own results. The next round is taken when the runner has finished the last.
  */
 import { EngineClosedError, OverloadedError } from '../errors.ts';
 
@@ -29,19 +30,27 @@ export interface BatchStats {
 
 interface Pending<I, R> {
   readonly item: I;
-  /** Submission order: the batch holding the oldest item runs next, so nothing starves. */
+  /** Submission order: within a round, the batch holding the oldest item runs first. */
   readonly seq: number;
   readonly resolve: (r: R) => void;
   readonly reject: (e: unknown) => void;
 }
 
-export type RunBatch<I, R> = (items: readonly I[], width: number) => Promise<R[]>;
+export interface BatchOutcome<R> {
+  readonly results: R[];
+  /** Compute time of the batch, without time spent waiting for the runner. */
+  readonly ms: number;
+}
+
+export type RunBatch<I, R> = (items: readonly I[], width: number) => Promise<BatchOutcome<R>>;
 
 export class MicroBatcher<I extends { readonly length: number }, R> {
   private queue: Pending<I, R>[] = [];
   private queuedTokens = 0;
   private seq = 0;
   private oldestQueuedAt = 0;
+  /** Batches handed to the runner and not yet settled. */
+  private running = 0;
   private signal: (() => void) | undefined;
   private closed = false;
   private readonly done: Promise<void>;
@@ -103,8 +112,8 @@ export class MicroBatcher<I extends { readonly length: number }, R> {
 
   private async loop(): Promise<void> {
     for (;;) {
-      if (this.queue.length === 0) {
-        if (this.closed) return;
+      if (this.queue.length === 0 || this.running > 0) {
+        if (this.closed && this.queue.length === 0 && this.running === 0) return;
         await this.waitForSignal();
         continue;
       }
@@ -113,18 +122,48 @@ export class MicroBatcher<I extends { readonly length: number }, R> {
       while (!this.closed && this.queuedTokens < this.options.maxBatchTokens && Date.now() < deadline) {
         await this.waitForSignal(Math.max(0, deadline - Date.now()));
       }
-      // Cut everything queued into padding-efficient batches and run the one holding the oldest
-      // item; the rest wait in the queue and are re-cut together with whatever arrives meanwhile.
-      const sorted = [...this.queue].sort((a, b) => a.item.length - b.item.length || a.seq - b.seq);
-      const oldest = this.queue[0]!.seq;
-      const batch = this.cut(sorted).find((b) => b.some((p) => p.seq === oldest))!;
-      const taken = new Set(batch);
-      this.queue = this.queue.filter((p) => !taken.has(p));
-      for (const p of batch) this.queuedTokens -= p.item.length;
-      // Leftovers have waited already: the next round starts as soon as this batch is done.
+      // A round takes everything queued now; what arrives meanwhile waits for the next round. So no
+      // text waits longer than the work in progress plus its own round. (Re-cutting the queue after
+      // every batch let newer short texts ride along with older ones again and again while long
+      // texts waited: at 32 clients p99 was 2.5x p50.)
+      const round = this.queue;
+      this.queue = [];
+      this.queuedTokens = 0;
       this.oldestQueuedAt = 0;
-      await this.run(batch);
+      round.sort((a, b) => a.item.length - b.item.length || a.seq - b.seq);
+      // All batches go to the runner at once: the inference worker runs them back to back without
+      // waiting for this thread in between.
+      for (const batch of this.cut(round).sort((a, b) => oldestSeq(a) - oldestSeq(b))) {
+        this.running++;
+        void this.run(batch).finally(() => {
+          this.running--;
+          this.wake();
+        });
+      }
     }
+  }
+
+  private async run(batch: Pending<I, R>[]): Promise<void> {
+    const started = performance.now();
+    const width = batch[batch.length - 1]!.item.length;
+    let ms: number;
+    try {
+      const outcome = await this.runBatch(
+        batch.map((p) => p.item),
+        width,
+      );
+      ms = outcome.ms;
+      batch.forEach((p, i) => p.resolve(outcome.results[i]!));
+    } catch (err) {
+      ms = performance.now() - started;
+      for (const p of batch) p.reject(err);
+    }
+    this.onBatch?.({
+      items: batch.length,
+      paddedTokens: batch.length * width,
+      realTokens: batch.reduce((s, p) => s + p.item.length, 0),
+      ms,
+    });
   }
 
   /**
@@ -158,23 +197,8 @@ export class MicroBatcher<I extends { readonly length: number }, R> {
     return batches.reverse();
   }
 
-  private async run(batch: Pending<I, R>[]): Promise<void> {
-    const started = performance.now();
-    const width = batch[batch.length - 1]!.item.length;
-    try {
-      const results = await this.runBatch(
-        batch.map((p) => p.item),
-        width,
-      );
-      batch.forEach((p, i) => p.resolve(results[i]!));
-    } catch (err) {
-      for (const p of batch) p.reject(err);
-    }
-    this.onBatch?.({
-      items: batch.length,
-      paddedTokens: batch.length * width,
-      realTokens: batch.reduce((s, p) => s + p.item.length, 0),
-      ms: performance.now() - started,
-    });
-  }
+}
+
+function oldestSeq(batch: readonly { readonly seq: number }[]): number {
+  return batch.reduce((m, p) => Math.min(m, p.seq), Infinity);
 }

@@ -7,7 +7,7 @@ import { EmptyTextError, InvalidInputError, ModelLoadError } from '../errors.ts'
 import { log } from '../log.ts';
 import type { Manifest } from '../models/manifest.ts';
 import { primaryOnnx, type ModelVersion } from '../models/registry.ts';
-import { MicroBatcher, type BatchStats } from './batcher.ts';
+import { MicroBatcher, type BatchOutcome, type BatchStats } from './batcher.ts';
 import { l2normalize, poolTokens } from './pooling.ts';
 import { InferenceWorker } from './inference.ts';
 import type { Device } from './session.ts';
@@ -181,7 +181,7 @@ export class EmbeddingEngine {
     for (let i = 0; i < long.length; i += this.queueMax) await this.embed(long.slice(i, i + this.queueMax));
   }
 
-  private async infer(items: readonly Encoded[], width: number): Promise<Float32Array[]> {
+  private async infer(items: readonly Encoded[], width: number): Promise<BatchOutcome<Float32Array>> {
     const { inputs, poolingInGraph, pooling, normalize } = this.manifest;
     const batch = items.length;
     const ids = new BigInt64Array(batch * width);
@@ -195,7 +195,7 @@ export class EmbeddingEngine {
     });
     const feeds: Record<string, BigInt64Array> = { [inputs.inputIds]: ids, [inputs.attentionMask]: mask };
     if (inputs.tokenTypeIds) feeds[inputs.tokenTypeIds] = new BigInt64Array(batch * width);
-    const { data, dims } = await this.inference.run(feeds, [batch, width]);
+    const { data, dims, ms } = await this.inference.run(feeds, [batch, width]);
     const dim = dims.at(-1)!;
     let vectors: Float32Array[];
     if (poolingInGraph) {
@@ -203,6 +203,6 @@ export class EmbeddingEngine {
     } else {
       vectors = poolTokens(data, batch, width, dim, items.map((i) => i.length), pooling);
     }
-    return normalize ? vectors.map(l2normalize) : vectors;
+    return { results: normalize ? vectors.map(l2normalize) : vectors, ms };
   }
 }

@@ -21,6 +21,6 @@ export type ToWorker =
 export type FromWorker =
   | { readonly type: 'ready'; readonly device: Device; readonly fallbackReason?: string; readonly inputNames: readonly string[] }
   | { readonly type: 'load-failed'; readonly message: string }
-  | { readonly type: 'result'; readonly id: number; readonly data: Float32Array; readonly dims: readonly number[] }
+  | { readonly type: 'result'; readonly id: number; readonly data: Float32Array; readonly dims: readonly number[]; readonly ms: number }
   | { readonly type: 'run-failed'; readonly id: number; readonly message: string }
   | { readonly type: 'closed' };

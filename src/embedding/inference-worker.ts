@@ -15,26 +15,31 @@ const send = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMes
 try {
   const handle = await createSession(init.onnxPath, init.device, init.threads);
   const session = handle.session;
+  let queue = Promise.resolve();
   send({ type: 'ready', device: handle.device, fallbackReason: handle.fallbackReason, inputNames: session.inputNames });
   port.on('message', (message: ToWorker) => {
     if (message.type === 'close') {
-      void session.release().finally(() => {
+      void queue.then(() => session.release()).finally(() => {
         send({ type: 'closed' });
         port.close();
       });
       return;
     }
-    void (async () => {
+    // One run at a time, in arrival order: the session's run is synchronous inside a setImmediate,
+    // so a batch's time is measured from when the previous one finished.
+    queue = queue.then(async () => {
       try {
         const feeds: Record<string, ort.Tensor> = {};
         for (const [name, data] of Object.entries(message.feeds)) feeds[name] = new ort.Tensor('int64', data, [...message.dims]);
+        const started = performance.now();
         const result = (await session.run(feeds, [init.output]))[init.output]!;
+        const ms = performance.now() - started;
         const data = result.data as Float32Array;
-        send({ type: 'result', id: message.id, data, dims: result.dims }, [data.buffer as ArrayBuffer]);
+        send({ type: 'result', id: message.id, data, dims: result.dims, ms }, [data.buffer as ArrayBuffer]);
       } catch (err) {
         send({ type: 'run-failed', id: message.id, message: (err as Error).message });
       }
-    })();
+    });
   });
 } catch (err) {
   send({ type: 'load-failed', message: (err as Error).message });

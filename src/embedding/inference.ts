@@ -4,8 +4,15 @@ import { EngineClosedError, ModelLoadError } from '../errors.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './inference-protocol.ts';
 import type { Device } from './session.ts';
 
+export interface InferenceResult {
+  readonly data: Float32Array;
+  readonly dims: readonly number[];
+  /** Time the session took to run, in the worker. */
+  readonly ms: number;
+}
+
 interface Pending {
-  resolve(result: { data: Float32Array; dims: readonly number[] }): void;
+  resolve(result: InferenceResult): void;
   reject(err: Error): void;
 }
 
@@ -24,7 +31,7 @@ export class InferenceWorker {
       if (m.type !== 'result' && m.type !== 'run-failed') return;
       const p = this.pending.get(m.id);
       this.pending.delete(m.id);
-      if (m.type === 'result') p?.resolve({ data: m.data, dims: m.dims });
+      if (m.type === 'result') p?.resolve({ data: m.data, dims: m.dims, ms: m.ms });
       else p?.reject(new ModelLoadError(`inference failed: ${m.message}`));
     });
     const die = (err: Error) => {
@@ -55,7 +62,7 @@ export class InferenceWorker {
     });
   }
 
-  run(feeds: Record<string, BigInt64Array>, dims: readonly [number, number]): Promise<{ data: Float32Array; dims: readonly number[] }> {
+  run(feeds: Record<string, BigInt64Array>, dims: readonly [number, number]): Promise<InferenceResult> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     const message: ToWorker = { type: 'run', id, feeds, dims };

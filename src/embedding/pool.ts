@@ -27,6 +27,11 @@ export class EnginePool {
 
   /** The engine for a concrete version id or any reference. */
   async get(ref: string): Promise<EmbeddingEngine> {
+    // Every search asks for its generation's concrete version; resolving it reads the models dir
+    // (aliases, manifests), which measured ~20% of the event loop at 32 clients. Alias names
+    // cannot contain '@', so a loaded 'name@version' is always itself.
+    const loaded = ref.includes('@') ? this.ready.get(ref) : undefined;
+    if (loaded) return loaded;
     const version = await this.resolve(ref);
     let engine = this.engines.get(version.id);
     if (!engine) {
