@@ -14,7 +14,8 @@
  * on two data sets:
  *   Cranfield+CISI  both corpora indexed as one collection through `sextant index --url` (ids
  *                   cran-<id>, cisi-<id>; empty documents skipped), queried with their 225 + 112
- *                   query texts (text queries, embedded by the server) and with the same queries
+ *                   query texts in a seeded interleaved order (text queries, embedded by the
+ *                   server) and with the same queries
  *                   embedded here (vector queries).
  *   synthetic       100k x 512 unit vectors from a seeded PRNG (20k with --quick): clustered
  *                   (1000 gaussian clusters, see SYN_*) for the acceptance line, and uniform on the
@@ -85,6 +86,8 @@ const SYN_CLUSTERS = SYN_N / 100;
  */
 const SYN_NOISE = 1;
 const SYN_SEED = 20241126;
+/** Seed of the order in which HTTP and in-process load cycle through the Cranfield+CISI queries. */
+const LOAD_ORDER_SEED = 7;
 const SYN_BUILD_BATCH = 1000;
 const SYN_COLLECTION = 'synthetic';
 const HNSW_SEED = 100; // what HnswIndex passes to initIndex, so (a) and (b) build the same graph
@@ -99,6 +102,17 @@ const REPO = resolve(import.meta.dirname, '..');
 const CLI = join(REPO, 'bin', 'sextant.js');
 
 // ---- small helpers ------------------------------------------------------------------------------
+
+/** Fisher-Yates with the shared seeded PRNG: the same order on every run. */
+function shuffled<T>(items: readonly T[], seed: number): T[] {
+  const out = [...items];
+  const rng = mulberry32(seed);
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
@@ -496,9 +510,14 @@ async function cranfieldCisi(modelsDir: string, work: string, engine: EmbeddingE
     const embedDocsPerS = Math.max(embedded.docsPerS, again.docsPerS);
     const embedPasses = [embedded.docsPerS, again.docsPerS];
 
-    await embedQueries(engine, queryTexts, 1); // warm-up at this concurrency
+    // Load order: both query sets interleaved (seeded shuffle). In file order all of CISI's long
+    // queries (a fifth of them at the 128-token cap) would arrive back to back, so for a third of
+    // the run the 32 clients would all wait on maximum-length queries at once; the mix is what a
+    // collection serving both sets' users sees. The in-process ceiling and HTTP use the same order.
+    const loadOrder = shuffled(queryTexts, LOAD_ORDER_SEED);
+    await embedQueries(engine, loadOrder, 1); // warm-up at this concurrency
     progress(`query embedding in-process: ${CONCURRENCY} callers for ${EMBED_SECONDS} s`);
-    const queryEmbed = await embedQueries(engine, queryTexts, EMBED_SECONDS);
+    const queryEmbed = await embedQueries(engine, loadOrder, EMBED_SECONDS);
     progress(`query embedding: ${fmt(queryEmbed.qps)} q/s, p50 ${fmt(queryEmbed.p50)} ms, p99 ${fmt(queryEmbed.p99)} ms`);
     const dim = engine.dimensions;
     const queryVectors = new Float32Array(queryTexts.length * dim);
@@ -507,7 +526,7 @@ async function cranfieldCisi(modelsDir: string, work: string, engine: EmbeddingE
     const searchUrl = `${server.url}/v1/collections/bench/search`;
     const check = await post<{ results: unknown[] }>(searchUrl, { mode: 'dense', query: queryTexts[0], k: K });
     if (check.results.length !== K) throw new Error(`a text search returned ${check.results.length} results, expected ${K}`);
-    const httpText = await httpLoad('HTTP text', searchUrl, queryTexts.map((query) => JSON.stringify({ mode: 'dense', query, k: K })));
+    const httpText = await httpLoad('HTTP text', searchUrl, loadOrder.map((query) => JSON.stringify({ mode: 'dense', query, k: K })));
     const vectorBodies = Array.from({ length: queryTexts.length }, (_, i) => JSON.stringify({ mode: 'dense', vector: Array.from(row(queryVectors, i, dim)), k: K }));
     const httpVector = await httpLoad('HTTP vector', searchUrl, vectorBodies);
 
