@@ -57,7 +57,7 @@ import { contentHash, embeddingText } from '../src/search/documents.ts';
 import { SqliteStore } from '../src/store/sqlite-store.ts';
 import type { DocumentWrite } from '../src/store/types.ts';
 import { datasetDir, readCorpus, readQueries } from './lib/beir.ts';
-import { mulberry32 } from '../src/util/random.ts';
+import { mulberry32, seededShuffle } from '../src/util/random.ts';
 
 const argv = process.argv.slice(2);
 const args = new Set(argv);
@@ -102,17 +102,6 @@ const REPO = resolve(import.meta.dirname, '..');
 const CLI = join(REPO, 'bin', 'sextant.js');
 
 // ---- small helpers ------------------------------------------------------------------------------
-
-/** Fisher-Yates with the shared seeded PRNG: the same order on every run. */
-function shuffled<T>(items: readonly T[], seed: number): T[] {
-  const out = [...items];
-  const rng = mulberry32(seed);
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
@@ -514,7 +503,7 @@ async function cranfieldCisi(modelsDir: string, work: string, engine: EmbeddingE
     // queries (a fifth of them at the 128-token cap) would arrive back to back, so for a third of
     // the run the 32 clients would all wait on maximum-length queries at once; the mix is what a
     // collection serving both sets' users sees. The in-process ceiling and HTTP use the same order.
-    const loadOrder = shuffled(queryTexts, LOAD_ORDER_SEED);
+    const loadOrder = seededShuffle(queryTexts, LOAD_ORDER_SEED);
     await embedQueries(engine, loadOrder, 1); // warm-up at this concurrency
     progress(`query embedding in-process: ${CONCURRENCY} callers for ${EMBED_SECONDS} s`);
     const queryEmbed = await embedQueries(engine, loadOrder, EMBED_SECONDS);

@@ -18,7 +18,7 @@ import { liveGeneration, requireCollection } from '../search/context.ts';
 import { fuse, type RankedScore } from '../search/hybrid.ts';
 import { ndcgAt } from '../search/metrics.ts';
 import type { SearchService } from '../search/service.ts';
-import { mulberry32 } from '../util/random.ts';
+import { seededShuffle } from '../util/random.ts';
 import { annRecall, embedQueries, exactTopK } from './ann.ts';
 import { readEvalDataset, type EvalDataset } from './dataset.ts';
 import { missingJudgedDocuments } from './evaluate.ts';
@@ -83,16 +83,6 @@ export interface TuneResult {
   /** Whether alpha and efSearch were stored as the collection's defaults. */
   readonly stored: boolean;
   readonly took_ms: number;
-}
-
-export function seededShuffle<T>(items: readonly T[], seed: number): T[] {
-  const out = [...items];
-  const next = mulberry32(seed);
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
 }
 
 export function alphaGrid(step = ALPHA_STEP): number[] {
