@@ -6,6 +6,7 @@
  * exactly its own results. The next round is taken when the runner has finished the last.
  */
 import { EngineClosedError, OverloadedError } from '../errors.ts';
+import { log } from '../log.ts';
 
 export interface BatcherOptions {
   /** Upper bound on batch size x longest item in the batch. */
@@ -158,12 +159,17 @@ export class MicroBatcher<I extends { readonly length: number }, R> {
       ms = performance.now() - started;
       for (const p of batch) p.reject(err);
     }
-    this.onBatch?.({
-      items: batch.length,
-      paddedTokens: batch.length * width,
-      realTokens: batch.reduce((s, p) => s + p.item.length, 0),
-      ms,
-    });
+    // Batches run detached from the loop, so a failing listener must not become an unhandled rejection.
+    try {
+      this.onBatch?.({
+        items: batch.length,
+        paddedTokens: batch.length * width,
+        realTokens: batch.reduce((s, p) => s + p.item.length, 0),
+        ms,
+      });
+    } catch (err) {
+      log.warn('batch listener failed', { error: err });
+    }
   }
 
   /**
