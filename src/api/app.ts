@@ -1,14 +1,13 @@
 /** The Hono application: middleware (limits, rate limit, metrics), routes, error mapping. */
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { Config } from '../config.ts';
-import { PayloadTooLargeError } from '../errors.ts';
 import { DriftMonitor } from '../lifecycle/drift/monitor.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
 import { attachPolicy, createDriftPolicy, type DriftPolicy } from '../lifecycle/policy.ts';
 import type { SearchService } from '../search/service.ts';
 import { parseApiKeys, requireRole } from './auth.ts';
+import { limitBodySize } from './body-limit.ts';
 import type { ApiDeps, ApiEnv } from './env.ts';
 import { errorBody, handleError } from './errors.ts';
 import { createMetrics, registerDriftMetrics } from './instrumentation.ts';
@@ -50,15 +49,7 @@ export function createApp(config: Config, service: SearchService, lifecycle: Lif
     deps.metrics.requests.inc(labels);
     deps.metrics.latency.observe(labels, (performance.now() - started) / 1000);
   });
-  app.use(
-    '/v1/*',
-    bodyLimit({
-      maxSize: config.maxBodyBytes,
-      onError: () => {
-        throw new PayloadTooLargeError(`request body exceeds ${config.maxBodyBytes} bytes (SEXTANT_MAX_BODY_BYTES)`);
-      },
-    }),
-  );
+  app.use('/v1/*', limitBodySize(config.maxBodyBytes));
   app.use('/v1/*', requireRole(deps.keys, 'read'), async (c, next) => {
     // Without keys, limit per client address (the socket's, not a header a client can forge).
     const principal = c.get('principal');
