@@ -305,6 +305,7 @@ describe('SqliteStore', () => {
       );
       const ids = [...Array.from({ length: n }, (_, i) => `id-${i}`), 'missing-1', 'missing-2', 'id-7'];
       expect(store.getDocuments('c', ids).size).toBe(n);
+      expect(store.hitDocuments('c', ids, { text: false }).size).toBe(n);
       const hashes = store.contentHashes('c', ids);
       expect(hashes.size).toBe(n);
       expect(hashes.get('id-777')).toBe('h:t777');
@@ -312,6 +313,16 @@ describe('SqliteStore', () => {
       expect(vectors.size).toBe(n);
       expect(vectors.get('id-1299')![0]).toBe(1299);
       expect(store.vectorsWithMetadata(gen, ids)).toHaveLength(n);
+    });
+
+    it('reads what a search hit shows, with title and text only when asked', () => {
+      store.upsertDocuments('c', [doc('a', 'supersonic wing', { title: 'Wings', metadata: { year: 1960 } }), doc('b', 'subsonic')]);
+      const bare = store.hitDocuments('c', ['b', 'ghost', 'a'], { text: false });
+      expect([...bare.keys()].sort()).toEqual(['a', 'b']);
+      expect(bare.get('a')).toEqual({ metadata: { year: 1960 } });
+      const full = store.hitDocuments('c', ['a', 'b'], { text: true });
+      expect(full.get('a')).toEqual({ metadata: { year: 1960 }, title: 'Wings', text: 'supersonic wing' });
+      expect(full.get('b')).toEqual({ metadata: {}, title: null, text: 'subsonic' });
     });
 
     it('pages documents in id order and filters by metadata', () => {
@@ -331,6 +342,19 @@ describe('SqliteStore', () => {
       expect(store.idsMatching('c', {})).toEqual(['a', 'b', 'c', 'd']);
       expect(store.countDocuments('c')).toBe(4);
       expect(store.countDocuments('nope')).toBe(0);
+    });
+  });
+
+  describe('drift history', () => {
+    it('keeps the newest rows, survives a reopen, and leaves document writes fully synced', () => {
+      store.createCollection(spec('c'));
+      for (let i = 1; i <= 4; i++) store.appendDriftHistory({ collection: 'c', kind: 'queries', state: 'ok', metrics: { window: i } }, 3);
+      // History rows are committed without their own fsync; the connection must go back to FULL.
+      const db = (store as unknown as { db: Database.Database }).db;
+      expect(db.pragma('synchronous', { simple: true })).toBe(2);
+      store.close();
+      store = SqliteStore.open(dataDir());
+      expect(store.listDriftHistory('c').map((r) => r.metrics)).toEqual([{ window: 4 }, { window: 3 }, { window: 2 }]);
     });
   });
 

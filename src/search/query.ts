@@ -94,7 +94,7 @@ export async function search(ctx: SearchContext, collectionName: string, req: Se
           keyword: req.mode === 'keyword' ? { rank: i + 1, score: h.score } : null,
         }));
 
-  const docs = ctx.store.getDocuments(
+  const docs = ctx.store.hitDocuments(
     collection.name,
     ranked.map((r) => r.id),
     { text: req.includeText === true },

@@ -19,6 +19,7 @@ import type {
   Change,
   CollectionRow,
   DocumentRow,
+  HitDocument,
   DocumentWrite,
   DriftHistoryRow,
   DriftKindRow,
@@ -581,6 +582,19 @@ export class SqliteStore implements Store {
     return out;
   }
 
+  hitDocuments(collection: string, ids: readonly string[], options: { text: boolean }): Map<string, HitDocument> {
+    const out = new Map<string, HitDocument>();
+    const columns = options.text ? 'id, metadata, title, text' : 'id, metadata';
+    for (const chunk of idChunks(ids)) {
+      const sql = `SELECT ${columns} FROM documents WHERE collection = ? AND id IN (${placeholders(chunk.length)})`;
+      const records = this.stmt(sql).all(collection, ...chunk) as { id: string; metadata: string; title?: string | null; text?: string }[];
+      for (const r of records) {
+        out.set(r.id, options.text ? { metadata: parseJsonObject(r.metadata), title: r.title ?? null, text: r.text ?? '' } : { metadata: parseJsonObject(r.metadata) });
+      }
+    }
+    return out;
+  }
+
   contentHashes(collection: string, ids: readonly string[]): Map<string, string> {
     const out = new Map<string, string>();
     for (const chunk of idChunks(ids)) {
@@ -859,7 +873,7 @@ export class SqliteStore implements Store {
 
   appendDriftHistory(entry: Pick<DriftHistoryRow, 'collection' | 'kind' | 'state' | 'metrics'>, keep: number): DriftHistoryRow {
     const now = nowIso();
-    const id = this.write(() => {
+    const id = this.writeObservation(() => {
       const { lastInsertRowid } = this.stmt('INSERT INTO drift_history (collection, kind, state, metrics, created_at) VALUES (?, ?, ?, ?, ?)').run(
         entry.collection,
         entry.kind,
@@ -906,6 +920,22 @@ export class SqliteStore implements Store {
     } finally {
       this.collectionCache.clear();
       this.generationCache.clear();
+    }
+  }
+
+  /**
+   * A commit without an fsync of its own, for observations (drift history) that touch no
+   * collection, document or generation. The row is in the WAL before this returns, so it survives
+   * kill -9; the next durable commit or checkpoint syncs it, so only a power loss in between can
+   * lose it. An fsync per drift window blocked the event loop 2.5 ms at p50 and up to 17 ms under
+   * load (a window fills every ~25 queries).
+   */
+  private writeObservation<T>(fn: () => T): T {
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return this.db.transaction(fn).immediate();
+    } finally {
+      this.db.pragma('synchronous = FULL');
     }
   }
 

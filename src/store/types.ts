@@ -45,6 +45,13 @@ export interface DocumentRow {
   readonly updatedAt: string;
 }
 
+/** The fields a search hit shows; `title` and `text` only when asked for. */
+export interface HitDocument {
+  readonly metadata: Metadata;
+  readonly title?: string | null;
+  readonly text?: string;
+}
+
 export interface DocumentWrite {
   readonly id: string;
   readonly title?: string | null;
@@ -156,6 +163,8 @@ export interface Store {
   getDocument(collection: string, id: string): DocumentRow | undefined;
   /** With `text: false` the rows carry an empty text (cheaper when only metadata is needed). */
   getDocuments(collection: string, ids: readonly string[], options?: { text?: boolean }): Map<string, DocumentRow>;
+  /** What search results show of those ids that exist: fewer columns than getDocuments, read on every search. */
+  hitDocuments(collection: string, ids: readonly string[], options: { text: boolean }): Map<string, HitDocument>;
   /** Content hashes of those ids that exist (bulk indexing skips unchanged documents). */
   contentHashes(collection: string, ids: readonly string[]): Map<string, string>;
   countDocuments(collection: string): number;
