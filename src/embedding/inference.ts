@@ -45,7 +45,7 @@ export class InferenceWorker {
 
   static start(onnxPath: string, device: Device, threads: number, output: string): Promise<InferenceWorker> {
     const init: WorkerInit = { entry: new URL('./inference-worker.ts', import.meta.url).href, onnxPath, device, threads, output };
-    const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), { workerData: init });
+    const worker = new Worker(new URL('../util/worker-boot.mjs', import.meta.url), { workerData: init });
     return new Promise((resolve, reject) => {
       const onExit = (code: number) => reject(new ModelLoadError(`inference worker exited with code ${code} while loading ${onnxPath}`));
       worker.once('error', reject);

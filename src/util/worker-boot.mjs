@@ -1,5 +1,5 @@
 // Worker threads do not inherit the TypeScript loader the main thread registered, so each
-// inference worker registers tsx itself before loading its TypeScript entry point.
+// worker (inference, HNSW graphs) registers tsx itself before loading its TypeScript entry point.
 import { workerData } from 'node:worker_threads';
 import { register } from 'tsx/esm/api';
 
