@@ -240,6 +240,63 @@ describe('HnswIndex updates and deletes', () => {
   });
 });
 
+describe('HnswIndex searches off the calling thread', () => {
+  const DIM = 64;
+
+  it('a slow search leaves the event loop free: a timer fires before it answers', async () => {
+    const index = await openIndex(freshDir(), DIM);
+    const vectors = unitVectors(20_000, DIM, 40);
+    await fill(index, vectors, (i) => ({ rare: i % 1000 === 0 }));
+    // A restrictive filter on the graph path with a huge ef: tens of milliseconds of native search.
+    index.exactScanCost = 0;
+    const started = performance.now();
+    const search = index.search({ vector: vectors[7]!, k: 10, ef: 4000, filter: { rare: true } }).then(() => 'search');
+    const timer = new Promise<string>((r) => setTimeout(() => r('timer'), 1));
+    expect(await Promise.race([search, timer])).toBe('timer');
+    expect(await search).toBe('search');
+    expect(performance.now() - started).toBeGreaterThan(5);
+    await index.drop();
+  });
+
+  it('hits map to the document that was searched, while deletes and inserts reuse labels concurrently', async () => {
+    const index = await openIndex(freshDir(), DIM);
+    const pool = unitVectors(3000, DIM, 41);
+    // Ids are never reused with another vector, so a hit's score must equal its own vector's cosine.
+    const vectorOf = new Map<string, Float32Array>();
+    let next = 0;
+    const batch = (n: number) =>
+      Array.from({ length: n }, () => {
+        const id = `v${next}`;
+        const vector = pool[next++ % pool.length]!;
+        vectorOf.set(id, vector);
+        return { id, vector };
+      });
+    await index.upsert(batch(1000));
+    let live = [...vectorOf.keys()];
+    const queries = unitVectors(40, DIM, 42);
+    const checks: Promise<void>[] = [];
+    for (let round = 0; round < 20; round++) {
+      for (const q of queries.slice(0, 10)) {
+        checks.push(
+          index.search({ vector: q, k: 10 }).then((hits) => {
+            for (const h of hits) expect(h.score).toBeCloseTo(dot(q, vectorOf.get(h.id)!), 4);
+          }),
+        );
+      }
+      const gone = live.slice(0, 50);
+      live = live.slice(50);
+      const deleting = index.delete(gone);
+      const fresh = batch(50);
+      live.push(...fresh.map((f) => f.id));
+      await Promise.all([deleting, index.upsert(fresh)]);
+    }
+    await Promise.all(checks);
+    expect(await index.count()).toBe(1000);
+    expect(index.slots).toBeLessThanOrEqual(1050);
+    await index.drop();
+  });
+});
+
 describe('HnswIndex filtered search', () => {
   const DIM = 32;
   const N = 6000;

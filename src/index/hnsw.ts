@@ -15,14 +15,18 @@
  * (`appliedSeq`), and the owner replays later changes after `open`. Replays are idempotent here
  * (upsert of a known id updates in place, delete of an unknown id is a no-op), so a snapshot that
  * lags the in-memory state only costs replay time, never correctness.
+ *
+ * The graph itself lives in the graph worker (graph.ts), which answers searches with document ids
+ * as of the moment it ran them. This class keeps the id <-> label map, metadata (for filters) and
+ * free list on the calling thread, updated once the worker has applied a change.
  */
 import { mkdir, open as openFile, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import hnswlib from 'hnswlib-node';
-import type { HierarchicalNSW } from 'hnswlib-node';
 import { ConfigError, InvalidInputError, InvalidVectorError } from '../errors.ts';
 import { log as rootLog, type Logger } from '../log.ts';
 import { matchesFilter, type Filter, type Metadata } from './filter.ts';
+import type { GraphHits } from './graph-protocol.ts';
+import { GraphOperationError, HnswGraph } from './graph.ts';
 import type { HnswSettings, IndexedVector, VectorHit, VectorIndex, VectorQuery } from './types.ts';
 
 export interface HnswOpenOptions {
@@ -133,7 +137,7 @@ export class HnswIndex implements VectorIndex {
   private constructor(
     readonly dir: string,
     readonly dimensions: number,
-    private readonly index: HierarchicalNSW,
+    private readonly graph: HnswGraph,
     private readonly built: HnswSettings,
     private readonly efSearch: number,
     private readonly opts: HnswOpenOptions,
@@ -165,7 +169,7 @@ export class HnswIndex implements VectorIndex {
     const current = await readCurrent(dir);
     if (current !== null) maxSeen = Math.max(maxSeen, current);
 
-    let loaded: { index: HierarchicalNSW; state: SnapshotState } | null = null;
+    let loaded: { graph: HnswGraph; state: SnapshotState } | null = null;
     if (current !== null) {
       try {
         loaded = await loadSnapshot(dir, current, dimensions);
@@ -185,24 +189,10 @@ export class HnswIndex implements VectorIndex {
       logger.warn('hnsw index was built with other M/efConstruction; keeping the built values', { built, requested: settings });
     }
 
-    let index: HierarchicalNSW;
-    if (loaded) {
-      index = loaded.index;
-    } else {
-      index = new hnswlib.HierarchicalNSW(SPACE, dimensions);
-      // allowReplaceDeleted stays false on purpose: hnswlib's replaceDeleted picks an arbitrary
-      // deleted slot and relabels it, which would desync our free list. Instead a freed label is
-      // reused by addPoint(vector, sameLabel), which unmarks that slot and rewrites it in place.
-      index.initIndex({
-        maxElements: Math.max(1, opts.initialCapacity ?? DEFAULT_CAPACITY),
-        m: built.M,
-        efConstruction: built.efConstruction,
-        randomSeed: 100,
-        allowReplaceDeleted: false,
-      });
-    }
-
-    const self = new HnswIndex(dir, dimensions, index, built, settings.efSearch, opts, logger, loaded ? current : null, maxSeen + 1);
+    const graph =
+      loaded?.graph ??
+      (await HnswGraph.create({ dimensions, maxElements: Math.max(1, opts.initialCapacity ?? DEFAULT_CAPACITY), M: built.M, efConstruction: built.efConstruction }));
+    const self = new HnswIndex(dir, dimensions, graph, built, settings.efSearch, opts, logger, loaded ? current : null, maxSeen + 1);
     if (loaded) self.restore(loaded.state);
     await writeConfig(dir, { dimensions, space: SPACE, M: built.M, efConstruction: built.efConstruction, efSearch: settings.efSearch });
     self.startTimer();
@@ -232,7 +222,7 @@ export class HnswIndex implements VectorIndex {
 
   /** Allocated slots (live + free). Constant under churn because freed labels are reused. */
   get capacity(): number {
-    return this.index.getMaxElements();
+    return this.graph.capacity;
   }
 
   /** Labels in use or free (= hnswlib's element count); bounded by the peak document count. */
@@ -269,7 +259,7 @@ export class HnswIndex implements VectorIndex {
   async upsert(items: readonly IndexedVector[]): Promise<void> {
     this.assertOpen();
     // Validate the whole batch before touching anything: a bad batch changes nothing.
-    const batch = new Map<string, { point: number[]; metadata: Metadata | undefined }>();
+    const batch = new Map<string, { point: Float32Array; metadata: Metadata | undefined }>();
     items.forEach((item, i) => {
       const id = checkId(item?.id, `items[${i}].id`);
       batch.set(id, { point: this.toPoint(item.vector, `items[${i}].vector`), metadata: item.metadata });
@@ -299,10 +289,10 @@ export class HnswIndex implements VectorIndex {
 
     if (query.filter === undefined) {
       const k = Math.min(query.k, n);
-      let hits = this.annSearch(point, k, ef);
+      let hits = await this.annSearch(point, k, ef);
       // Short results only happen when deletions cut off part of the graph: widen the search
       // first, since an exact scan over everything costs ~33 us per document at 512 dims.
-      if (hits.length < k) hits = this.annSearch(point, k, Math.max(ef, k) * 8);
+      if (hits.length < k) hits = await this.annSearch(point, k, Math.max(ef, k) * 8);
       if (hits.length >= k) {
         this.stats.ann++;
         return hits;
@@ -321,7 +311,7 @@ export class HnswIndex implements VectorIndex {
     }
     const allowed = new Uint8Array(this.labelToId.length);
     for (const label of matches) allowed[label] = 1;
-    const hits = this.annSearch(point, k, filteredEf, (label) => allowed[label] === 1);
+    const hits = await this.annSearch(point, k, filteredEf, allowed);
     if (hits.length >= k) {
       this.stats.filteredAnn++;
       return hits;
@@ -354,56 +344,77 @@ export class HnswIndex implements VectorIndex {
     return run;
   }
 
-  private applyUpsert(batch: Map<string, { point: number[]; metadata: Metadata | undefined }>): void {
+  private async applyUpsert(batch: Map<string, { point: Float32Array; metadata: Metadata | undefined }>): Promise<void> {
     let fresh = 0;
     for (const id of batch.keys()) if (!this.idToLabel.has(id)) fresh++;
-    this.ensureCapacity(this.labelToId.length + Math.max(0, fresh - this.free.length));
-    let done = 0;
+    await this.ensureCapacity(this.labelToId.length + Math.max(0, fresh - this.free.length));
+    // Labels are chosen now and recorded once the worker has applied them. Known label: hnswlib
+    // updates the vector and repairs its links in place. Freed label: the same call unmarks the
+    // deleted slot and rewrites it, so memory does not grow.
+    const free = [...this.free];
+    let next = this.labelToId.length;
+    const entries = [...batch];
+    const reused: boolean[] = [];
+    const labels = Int32Array.from(entries, ([id]) => {
+      const known = this.idToLabel.get(id);
+      reused.push(known === undefined && free.length > 0);
+      return known ?? free.pop() ?? next++;
+    });
+    const points = new Float32Array(entries.length * this.dimensions);
+    entries.forEach(([, { point }], i) => points.set(point, i * this.dimensions));
+    let applied = entries.length;
+    let failure: unknown;
     try {
-      for (const [id, { point, metadata }] of batch) {
-        const known = this.idToLabel.get(id);
-        const reused = known === undefined ? this.free.pop() : undefined;
-        const label = known ?? reused ?? this.labelToId.length;
-        // Known label: hnswlib updates the vector and repairs its links in place. Freed label:
-        // the same call unmarks the deleted slot and rewrites it, so memory does not grow.
-        try {
-          this.index.addPoint(point, label);
-        } catch (err) {
-          if (reused !== undefined) this.free.push(reused);
-          throw err;
-        }
-        this.idToLabel.set(id, label);
-        this.labelToId[label] = id;
-        this.metaByLabel[label] = metadata;
-        done++;
-      }
-    } finally {
+      await this.graph.add(
+        points,
+        labels.slice(),
+        entries.map(([id]) => id),
+      );
+    } catch (err) {
       // Input was validated up front, so only a native failure (out of memory) stops a batch
-      // midway; what was applied still counts toward the next snapshot.
-      if (done > 0) this.noteChanges(done);
+      // midway; what was applied is recorded and counts toward the next snapshot.
+      applied = err instanceof GraphOperationError && err.applied !== undefined ? err.applied : 0;
+      failure = err;
     }
+    for (let i = 0; i < applied; i++) {
+      const [id, { metadata }] = entries[i]!;
+      const label = labels[i]!;
+      // Reused labels were popped off the end of the free list, in this order.
+      if (reused[i]) this.free.pop();
+      this.idToLabel.set(id, label);
+      this.labelToId[label] = id;
+      this.metaByLabel[label] = metadata;
+    }
+    if (applied > 0) this.noteChanges(applied);
+    if (failure !== undefined) throw failure;
   }
 
-  private applyDelete(ids: Set<string>): void {
-    let removed = 0;
+  private async applyDelete(ids: Set<string>): Promise<void> {
+    const labels: number[] = [];
+    const removed: string[] = [];
     for (const id of ids) {
       const label = this.idToLabel.get(id);
       if (label === undefined) continue;
-      this.index.markDelete(label);
+      labels.push(label);
+      removed.push(id);
+    }
+    if (labels.length === 0) return;
+    await this.graph.markDeleted(Int32Array.from(labels));
+    removed.forEach((id, i) => {
+      const label = labels[i]!;
       this.idToLabel.delete(id);
       this.labelToId[label] = undefined;
       this.metaByLabel[label] = undefined;
       this.free.push(label);
-      removed++;
-    }
-    if (removed > 0) this.noteChanges(removed);
+    });
+    this.noteChanges(labels.length);
   }
 
-  private ensureCapacity(needed: number): void {
-    let capacity = this.index.getMaxElements();
+  private async ensureCapacity(needed: number): Promise<void> {
+    let capacity = this.graph.capacity;
     if (needed <= capacity) return;
     while (capacity < needed) capacity *= 2;
-    this.index.resizeIndex(capacity);
+    await this.graph.resize(capacity);
     this.logger.debug('hnsw index resized', { capacity });
   }
 
@@ -417,36 +428,13 @@ export class HnswIndex implements VectorIndex {
 
   // --- search ----------------------------------------------------------------------------------
 
-  private annSearch(point: number[], k: number, ef: number, filter?: (label: number) => boolean): VectorHit[] {
-    this.index.setEf(Math.max(ef, k));
-    const { distances, neighbors } = this.index.searchKnn(point, k, filter);
-    const hits: VectorHit[] = [];
-    for (let i = 0; i < neighbors.length; i++) {
-      const id = this.labelToId[neighbors[i]!];
-      if (id !== undefined) hits.push({ id, score: 1 - distances[i]! });
-    }
-    return hits;
+  private async annSearch(point: Float32Array, k: number, ef: number, allowed?: Uint8Array): Promise<VectorHit[]> {
+    return toHits(await this.graph.search(point, k, Math.max(ef, k), allowed));
   }
 
-  private exactSearch(point: number[], labels: readonly number[], k: number): VectorHit[] {
-    // getPoint returns the stored, already normalized vector; normalize the query to match.
-    let norm = 0;
-    for (const x of point) norm += x * x;
-    norm = Math.sqrt(norm);
-    const q = new Float64Array(point.length);
-    if (norm > 0) for (let i = 0; i < point.length; i++) q[i] = point[i]! / norm;
-
-    const heap = new TopK(k);
-    for (const label of labels) {
-      const v = this.index.getPoint(label);
-      let s = 0;
-      for (let i = 0; i < v.length; i++) s += q[i]! * v[i]!;
-      heap.push(s, label);
-    }
-    return heap
-      .entries()
-      .map(({ score, label }) => ({ id: this.labelToId[label]!, score }))
-      .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  private async exactSearch(point: Float32Array, labels: readonly number[], k: number): Promise<VectorHit[]> {
+    const hits = toHits(await this.graph.exact(point, Int32Array.from(labels), k));
+    return hits.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   private matchingLabels(filter: Filter): number[] {
@@ -461,7 +449,7 @@ export class HnswIndex implements VectorIndex {
     return [...this.idToLabel.values()];
   }
 
-  private toPoint(vector: unknown, what: string): number[] {
+  private toPoint(vector: unknown, what: string): Float32Array {
     if (!(vector instanceof Float32Array) && !Array.isArray(vector)) {
       throw new InvalidVectorError(`${what} must be a Float32Array or an array of numbers`);
     }
@@ -471,8 +459,7 @@ export class HnswIndex implements VectorIndex {
         got: vector.length,
       });
     }
-    // hnswlib-node only accepts plain arrays (Napi IsArray is false for typed arrays).
-    const out = new Array<number>(this.dimensions);
+    const out = new Float32Array(this.dimensions);
     for (let i = 0; i < this.dimensions; i++) {
       const x: unknown = vector[i];
       if (typeof x !== 'number' || !Number.isFinite(x) || Math.abs(x) > FLOAT32_MAX) {
@@ -532,19 +519,19 @@ export class HnswIndex implements VectorIndex {
     const statePath = join(this.dir, `state-${n}.json`);
     const started = performance.now();
 
-    // writeIndex serializes on libuv's threadpool while the JS thread keeps running. Mutations
+    // The worker serializes on libuv's threadpool while searches keep running. Mutations
     // (addPoint, markDelete, resizeIndex which reallocates) would race with it, so the capture
     // and the write take a turn in the mutation queue; searches only read and keep going.
     const captured = await this.serial(async () => {
       const capture = {
         changes: this.changes,
         appliedSeq: this.applied,
-        capacity: this.index.getMaxElements(),
+        capacity: this.graph.capacity,
         labels: this.labelToId.map((id) => id ?? null),
         metadata: this.metaByLabel.map((m) => m ?? null),
         free: [...this.free],
       };
-      await this.index.writeIndex(indexPath);
+      await this.graph.write(indexPath);
       return capture;
     });
 
@@ -601,6 +588,7 @@ export class HnswIndex implements VectorIndex {
         else while (this.snapshotRun !== null) await this.snapshotRun.catch(() => undefined);
       } finally {
         this.closed = true;
+        await this.graph.release().catch((err: unknown) => this.logger.warn('hnsw graph release failed', { err }));
       }
     })();
     return this.closing;
@@ -612,6 +600,10 @@ export class HnswIndex implements VectorIndex {
 }
 
 // --- helpers -------------------------------------------------------------------------------------
+
+function toHits({ ids, distances }: GraphHits): VectorHit[] {
+  return ids.map((id, i) => ({ id, score: 1 - distances[i]! }));
+}
 
 function checkId(id: unknown, what: string): string {
   if (typeof id !== 'string' || id.length === 0) throw new InvalidInputError(`${what} must be a non-empty string`);
@@ -630,7 +622,7 @@ async function readCurrent(dir: string): Promise<number | null> {
   return Number.isSafeInteger(n) && n > 0 ? n : null;
 }
 
-async function loadSnapshot(dir: string, n: number, dimensions: number): Promise<{ index: HierarchicalNSW; state: SnapshotState }> {
+async function loadSnapshot(dir: string, n: number, dimensions: number): Promise<{ graph: HnswGraph; state: SnapshotState }> {
   const state = JSON.parse(await readFile(join(dir, `state-${n}.json`), 'utf8')) as SnapshotState;
   if (state.format !== 1 || state.snapshot !== n || state.space !== SPACE) throw new Error(`state-${n}.json: unknown format`);
   if (state.dimensions !== dimensions) {
@@ -644,12 +636,12 @@ async function loadSnapshot(dir: string, n: number, dimensions: number): Promise
   const indexPath = join(dir, `index-${n}.bin`);
   const bytes = (await stat(indexPath)).size;
   if (bytes !== state.indexBytes) throw new Error(`index-${n}.bin is ${bytes} bytes, state says ${state.indexBytes}`);
-  const index = new hnswlib.HierarchicalNSW(SPACE, dimensions);
-  await index.readIndex(indexPath, false);
-  if (index.getCurrentCount() !== state.labels.length) {
-    throw new Error(`index-${n}.bin holds ${index.getCurrentCount()} slots, state has ${state.labels.length} labels`);
+  const graph = await HnswGraph.read(dimensions, indexPath, state.labels);
+  if (graph.openedCount !== state.labels.length) {
+    await graph.release();
+    throw new Error(`index-${n}.bin holds ${graph.openedCount} slots, state has ${state.labels.length} labels`);
   }
-  return { index, state };
+  return { graph, state };
 }
 
 async function fsyncPath(path: string): Promise<void> {
@@ -682,56 +674,4 @@ async function writeConfig(dir: string, config: Record<string, unknown>): Promis
   if (existing === text) return;
   await writeDurable(`${path}.tmp`, text);
   await rename(`${path}.tmp`, path);
-}
-
-/** Bounded min-heap keeping the k best (score, label) pairs. */
-class TopK {
-  private readonly scores: number[] = [];
-  private readonly labels: number[] = [];
-  constructor(private readonly k: number) {}
-
-  push(score: number, label: number): void {
-    const s = this.scores;
-    if (s.length < this.k) {
-      s.push(score);
-      this.labels.push(label);
-      this.up(s.length - 1);
-    } else if (score > s[0]!) {
-      s[0] = score;
-      this.labels[0] = label;
-      this.down(0);
-    }
-  }
-
-  entries(): { score: number; label: number }[] {
-    return this.scores.map((score, i) => ({ score, label: this.labels[i]! }));
-  }
-
-  private swap(i: number, j: number): void {
-    [this.scores[i], this.scores[j]] = [this.scores[j]!, this.scores[i]!];
-    [this.labels[i], this.labels[j]] = [this.labels[j]!, this.labels[i]!];
-  }
-
-  private up(i: number): void {
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (this.scores[p]! <= this.scores[i]!) return;
-      this.swap(i, p);
-      i = p;
-    }
-  }
-
-  private down(i: number): void {
-    const n = this.scores.length;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < n && this.scores[l]! < this.scores[m]!) m = l;
-      if (r < n && this.scores[r]! < this.scores[m]!) m = r;
-      if (m === i) return;
-      this.swap(i, m);
-      i = m;
-    }
-  }
 }
