@@ -30,7 +30,8 @@
  * batches of 64 with 3 batches in flight, as the CLI sends them.
  *
  * The server child and this process share the machine: the server is idle while anything
- * in-process is measured, and autocannon (the load generator) runs in this process.
+ * in-process is measured, and autocannon (the load generator) runs in a child process of its own
+ * (scripts/lib/load-generator.ts), so this process's heap cannot pause it.
  *
  * Prints tables, ratios and PASS/FAIL per acceptance target, appends them to BENCHMARKS.md
  * (not with --no-append), and ends with one JSON line. In that JSON the Cranfield+CISI numbers
@@ -41,7 +42,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import autocannon from 'autocannon';
 import hnswlib from 'hnswlib-node';
 import type { HierarchicalNSW } from 'hnswlib-node';
 import { loadConfig } from '../src/config.ts';
@@ -57,6 +57,7 @@ import { contentHash, embeddingText } from '../src/search/documents.ts';
 import { SqliteStore } from '../src/store/sqlite-store.ts';
 import type { DocumentWrite } from '../src/store/types.ts';
 import { datasetDir, readCorpus, readQueries } from './lib/beir.ts';
+import type { LoadResult, LoadSpec } from './lib/load-generator.ts';
 import { mulberry32, seededShuffle } from '../src/util/random.ts';
 
 const argv = process.argv.slice(2);
@@ -100,6 +101,7 @@ const TARGET_INGEST_RATIO = 0.8;
 
 const REPO = resolve(import.meta.dirname, '..');
 const CLI = join(REPO, 'bin', 'sextant.js');
+const LOAD_GENERATOR = join(REPO, 'scripts', 'lib', 'load-generator.ts');
 
 // ---- small helpers ------------------------------------------------------------------------------
 
@@ -346,32 +348,32 @@ interface HttpRun extends Timing {
 }
 
 /** autocannon, CONCURRENCY connections, each request taking the next body of the shared cycle. */
+/** autocannon in a child process (scripts/lib/load-generator.ts says why), cycling through `bodies`. */
 async function cannon(url: string, bodies: readonly string[], seconds: number): Promise<HttpRun> {
-  let next = 0;
-  const result = await autocannon({
-    url,
-    connections: CONCURRENCY,
-    duration: seconds,
-    timeout: 30,
-    requests: [
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        setupRequest: (req) => ({ ...req, body: bodies[next++ % bodies.length] }),
-      },
-    ],
-  });
-  const ok = result['2xx'];
-  return {
-    qps: ok / result.duration,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    ok,
-    non2xx: result.non2xx,
-    errors: result.errors,
-    timeouts: result.timeouts,
-    seconds: result.duration,
-  };
+  const dir = mkdtempSync(join(tmpdir(), 'sextant-bench-load-'));
+  try {
+    const spec: LoadSpec = { url, connections: CONCURRENCY, seconds, bodiesFile: join(dir, 'bodies.jsonl') };
+    writeFileSync(spec.bodiesFile, `${bodies.join('\n')}\n`);
+    writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec));
+    const child = spawn(process.execPath, ['--import', 'tsx', LOAD_GENERATOR, join(dir, 'spec.json')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    const code = await new Promise<number | null>((done) => child.once('exit', done));
+    if (code !== 0) throw new Error(`load generator exited with ${code}: ${out}`);
+    const result = JSON.parse(out.trim().split('\n').at(-1)!) as LoadResult;
+    return {
+      qps: result.ok / result.seconds,
+      p50: result.p50,
+      p99: result.p99,
+      ok: result.ok,
+      non2xx: result.non2xx,
+      errors: result.errors,
+      timeouts: result.timeouts,
+      seconds: result.seconds,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 async function httpLoad(label: string, url: string, bodies: readonly string[]): Promise<HttpRun> {
@@ -715,7 +717,7 @@ function report(cc: CorpusResult, syn: SyntheticResult, threads: number): void {
   const lines = [
     `### bench:search — ${date} — ${cpu}, ${cpus().length} cores, ${threads} ORT threads, Node ${process.version}${QUICK ? ' — QUICK (--quick: shorter runs, 20k synthetic)' : ''}`,
     '',
-    `HNSW defaults M ${DEFAULT_HNSW.M}, efConstruction ${DEFAULT_HNSW.efConstruction}, efSearch ${DEFAULT_HNSW.efSearch}; k ${K}. In-process rows: one caller, sequential. HTTP rows: autocannon, ${CONCURRENCY} connections, ${HTTP_SECONDS} s after ${WARM_SECONDS} s warm-up, autocannon in the bench process on the same machine; q/s counts 2xx only. Query embedding: ${CONCURRENCY} in-process callers, ${EMBED_SECONDS} s.`,
+    `HNSW defaults M ${DEFAULT_HNSW.M}, efConstruction ${DEFAULT_HNSW.efConstruction}, efSearch ${DEFAULT_HNSW.efSearch}; k ${K}. In-process rows: one caller, sequential. HTTP rows: autocannon, ${CONCURRENCY} connections, ${HTTP_SECONDS} s after ${WARM_SECONDS} s warm-up, autocannon in its own process on the same machine; q/s counts 2xx only. Query embedding: ${CONCURRENCY} in-process callers, ${EMBED_SECONDS} s.`,
     `Cranfield+CISI: ${cc.docs} documents, ${cc.queries} queries, USE-Lite fp32 (512-d). Synthetic: ${SYN_QUERIES} held-out queries; clustered = ${SYN_CLUSTERS} gaussian clusters, noise norm ${SYN_NOISE} x centroid, normalised.`,
     '',
     '| data | path | q/s | p50 ms | p99 ms | recall@10 | non-2xx |',
