@@ -1,5 +1,8 @@
 /** Messages between HnswGraph handles (main thread) and the graph worker that owns the hnswlib objects and their label -> id maps. */
 
+/** Every graph scores by cosine: vectors are normalized on insert and query. */
+export const GRAPH_SPACE = 'cosine';
+
 export interface GraphSettings {
   readonly dimensions: number;
   readonly maxElements: number;

@@ -7,9 +7,8 @@
 import { parentPort } from 'node:worker_threads';
 import hnswlib from 'hnswlib-node';
 import type { HierarchicalNSW } from 'hnswlib-node';
-import type { FromGraphWorker, GraphHits, GraphOpened, ToGraphWorker } from './graph-protocol.ts';
+import { GRAPH_SPACE, type FromGraphWorker, type GraphHits, type GraphOpened, type ToGraphWorker } from './graph-protocol.ts';
 
-const SPACE = 'cosine';
 const port = parentPort!;
 interface Graph {
   readonly index: HierarchicalNSW;
@@ -42,7 +41,7 @@ class PartialAdd extends Error {
 async function handle(m: ToGraphWorker): Promise<GraphOpened | GraphHits | null> {
   switch (m.op) {
     case 'create': {
-      const index = new hnswlib.HierarchicalNSW(SPACE, m.settings.dimensions);
+      const index = new hnswlib.HierarchicalNSW(GRAPH_SPACE, m.settings.dimensions);
       // allowReplaceDeleted stays false: a freed label is reused by addPoint(vector, sameLabel),
       // which unmarks that slot and rewrites it in place (replaceDeleted would relabel a slot).
       index.initIndex({ maxElements: m.settings.maxElements, m: m.settings.M, efConstruction: m.settings.efConstruction, randomSeed: 100, allowReplaceDeleted: false });
@@ -50,7 +49,7 @@ async function handle(m: ToGraphWorker): Promise<GraphOpened | GraphHits | null>
       return { capacity: index.getMaxElements(), count: index.getCurrentCount() };
     }
     case 'read': {
-      const index = new hnswlib.HierarchicalNSW(SPACE, m.dimensions);
+      const index = new hnswlib.HierarchicalNSW(GRAPH_SPACE, m.dimensions);
       await index.readIndex(m.path, false);
       graphs.set(m.graph, { index, dimensions: m.dimensions, ids: m.ids.map((id) => id ?? undefined) });
       return { capacity: index.getMaxElements(), count: index.getCurrentCount() };

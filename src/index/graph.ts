@@ -78,26 +78,25 @@ export class HnswGraph {
   private constructor(
     private readonly host: GraphHost,
     private readonly id: number,
-    readonly dimensions: number,
     private allocated: number,
     /** Slots (live and deleted) when opened. */
     readonly openedCount: number,
   ) {}
 
   static create(settings: GraphSettings): Promise<HnswGraph> {
-    return HnswGraph.open(settings.dimensions, { op: 'create', settings });
+    return HnswGraph.open({ op: 'create', settings });
   }
 
   /** Loads an index file written by `write`; `ids[label]` names each slot's document (null: free). */
   static read(dimensions: number, path: string, ids: readonly (string | null)[]): Promise<HnswGraph> {
-    return HnswGraph.open(dimensions, { op: 'read', dimensions, path, ids });
+    return HnswGraph.open({ op: 'read', dimensions, path, ids });
   }
 
-  private static async open(dimensions: number, request: GraphRequest): Promise<HnswGraph> {
+  private static async open(request: GraphRequest): Promise<HnswGraph> {
     const h = sharedHost();
     const id = h.newGraphId();
     const opened = await h.request<GraphOpened>(id, request);
-    return new HnswGraph(h, id, dimensions, opened.capacity, opened.count);
+    return new HnswGraph(h, id, opened.capacity, opened.count);
   }
 
   /** Allocated slots (hnswlib's maxElements). */

@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { ConfigError, InvalidInputError, InvalidVectorError } from '../errors.ts';
 import { log as rootLog, type Logger } from '../log.ts';
 import { matchesFilter, type Filter, type Metadata } from './filter.ts';
-import type { GraphHits } from './graph-protocol.ts';
+import { GRAPH_SPACE, type GraphHits } from './graph-protocol.ts';
 import { GraphOperationError, HnswGraph } from './graph.ts';
 import type { HnswSettings, IndexedVector, VectorHit, VectorIndex, VectorQuery } from './types.ts';
 
@@ -75,7 +75,6 @@ export interface HnswSearchStats {
   exactFallback: number;
 }
 
-const SPACE = 'cosine';
 const DEFAULT_CAPACITY = 1024;
 const DEFAULT_SNAPSHOT_CHANGES = 1000;
 const DEFAULT_SNAPSHOT_SECONDS = 30;
@@ -194,7 +193,7 @@ export class HnswIndex implements VectorIndex {
       (await HnswGraph.create({ dimensions, maxElements: Math.max(1, opts.initialCapacity ?? DEFAULT_CAPACITY), M: built.M, efConstruction: built.efConstruction }));
     const self = new HnswIndex(dir, dimensions, graph, built, settings.efSearch, opts, logger, loaded ? current : null, maxSeen + 1);
     if (loaded) self.restore(loaded.state);
-    await writeConfig(dir, { dimensions, space: SPACE, M: built.M, efConstruction: built.efConstruction, efSearch: settings.efSearch });
+    await writeConfig(dir, { dimensions, space: GRAPH_SPACE, M: built.M, efConstruction: built.efConstruction, efSearch: settings.efSearch });
     self.startTimer();
     logger.debug('hnsw index opened', { snapshot: self.currentSnapshot, count: self.idToLabel.size, appliedSeq: self.applied });
     return self;
@@ -541,7 +540,7 @@ export class HnswIndex implements VectorIndex {
       format: 1,
       snapshot: n,
       dimensions: this.dimensions,
-      space: SPACE,
+      space: GRAPH_SPACE,
       settings: this.settings,
       capacity: captured.capacity,
       appliedSeq: captured.appliedSeq,
@@ -624,7 +623,7 @@ async function readCurrent(dir: string): Promise<number | null> {
 
 async function loadSnapshot(dir: string, n: number, dimensions: number): Promise<{ graph: HnswGraph; state: SnapshotState }> {
   const state = JSON.parse(await readFile(join(dir, `state-${n}.json`), 'utf8')) as SnapshotState;
-  if (state.format !== 1 || state.snapshot !== n || state.space !== SPACE) throw new Error(`state-${n}.json: unknown format`);
+  if (state.format !== 1 || state.snapshot !== n || state.space !== GRAPH_SPACE) throw new Error(`state-${n}.json: unknown format`);
   if (state.dimensions !== dimensions) {
     throw new ConfigError(`hnsw index in ${dir} has ${state.dimensions} dimensions, expected ${dimensions}`);
   }

@@ -96,7 +96,6 @@ interface VectorMetadataRecord extends VectorRecord {
 }
 
 const DOCUMENT_COLUMNS = 'id, title, text, metadata, content_hash, created_at, updated_at';
-const DOCUMENT_COLUMNS_NO_TEXT = "id, title, '' AS text, metadata, content_hash, created_at, updated_at";
 
 /**
  * Free text to a safe FTS5 query: word tokens only (so quotes, AND, NEAR(, *, -, parentheses
@@ -571,12 +570,10 @@ export class SqliteStore implements Store {
     return record && toDocumentRow(record);
   }
 
-  getDocuments(collection: string, ids: readonly string[], options: { text?: boolean } = {}): Map<string, DocumentRow> {
+  getDocuments(collection: string, ids: readonly string[]): Map<string, DocumentRow> {
     const out = new Map<string, DocumentRow>();
-    // Search results without include_text skip reading the text (most of a row's bytes).
-    const columns = options.text === false ? DOCUMENT_COLUMNS_NO_TEXT : DOCUMENT_COLUMNS;
     for (const chunk of idChunks(ids)) {
-      const sql = `SELECT ${columns} FROM documents WHERE collection = ? AND id IN (${placeholders(chunk.length)})`;
+      const sql = `SELECT ${DOCUMENT_COLUMNS} FROM documents WHERE collection = ? AND id IN (${placeholders(chunk.length)})`;
       for (const record of this.stmt(sql).all(collection, ...chunk) as DocumentRecord[]) out.set(record.id, toDocumentRow(record));
     }
     return out;

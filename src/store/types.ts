@@ -161,8 +161,7 @@ export interface Store {
   /** One transaction; ids that do not exist are ignored. Returns the ids actually deleted. */
   deleteDocuments(collection: string, ids: readonly string[]): { deleted: string[]; seq: number };
   getDocument(collection: string, id: string): DocumentRow | undefined;
-  /** With `text: false` the rows carry an empty text (cheaper when only metadata is needed). */
-  getDocuments(collection: string, ids: readonly string[], options?: { text?: boolean }): Map<string, DocumentRow>;
+  getDocuments(collection: string, ids: readonly string[]): Map<string, DocumentRow>;
   /** What search results show of those ids that exist: fewer columns than getDocuments, read on every search. */
   hitDocuments(collection: string, ids: readonly string[], options: { text: boolean }): Map<string, HitDocument>;
   /** Content hashes of those ids that exist (bulk indexing skips unchanged documents). */
