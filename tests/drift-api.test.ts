@@ -4,7 +4,8 @@
  * real re-embedding job, references following the generation swap, cleanup on delete.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mulberry32, sampleIndices } from '../src/lifecycle/drift/stats.ts';
+import { sampleIndices } from '../src/lifecycle/drift/stats.ts';
+import { mulberry32 } from '../src/util/random.ts';
 import { startDriftApp, type DriftApp } from './helpers/drift-app.ts';
 import { api, tempDir } from './helpers/server.ts';
 

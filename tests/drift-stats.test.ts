@@ -6,11 +6,11 @@ import {
   centroidCosineDistance,
   median,
   mmdPermutationTest,
-  mulberry32,
   psi,
   sampleIndices,
   selfSquaredDistances,
 } from '../src/lifecycle/drift/stats.ts';
+import { mulberry32 } from '../src/util/random.ts';
 
 function gaussian(rng: () => number): number {
   const u = Math.max(rng(), 1e-12);

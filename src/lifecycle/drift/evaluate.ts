@@ -4,7 +4,8 @@
  */
 import type { DriftConfig, DriftKind } from './config.ts';
 import { psiBinsFor } from './config.ts';
-import { centroidCosineDistance, mmdPermutationTest, mulberry32, psi, rate, sampleIndices, selfSquaredDistances } from './stats.ts';
+import { mulberry32 } from '../../util/random.ts';
+import { centroidCosineDistance, mmdPermutationTest, psi, rate, sampleIndices, selfSquaredDistances } from './stats.ts';
 
 export type DriftState = 'ok' | 'warning' | 'drifted';
 const RANK: Record<DriftState, number> = { ok: 0, warning: 1, drifted: 2 };

@@ -40,7 +40,8 @@ import {
   type WindowEvaluation,
   type WindowItems,
 } from './evaluate.ts';
-import { mulberry32, sampleIndices } from './stats.ts';
+import { mulberry32 } from '../../util/random.ts';
+import { sampleIndices } from './stats.ts';
 
 /** Windows waiting for evaluation per collection and kind; more are dropped. */
 const MAX_PENDING = 4;

@@ -14,8 +14,6 @@
 
 import { mulberry32 } from '../../util/random.ts';
 
-export { mulberry32 };
-
 export type Vectors = readonly Float32Array[];
 
 /** `k` distinct indices of [0, n) in random order (partial Fisher–Yates); all of them when k >= n. */
