@@ -138,11 +138,16 @@ describe('bad requests', () => {
     const search = expectError(await searchRaw({ query: 'fox', top_k: 3 }), 400, 'invalid_input');
     expect(search.message).toContain('top_k');
     expectError(await upsertRaw({ documents: [valid('new1')], namespace: 'x' }), 400, 'invalid_input');
-    const doc = expectError(await upsertRaw({ documents: [valid('new1'), { ...valid('new2'), vector: [1, 2] }] }), 400, 'invalid_input');
-    expect(doc.message).toContain('vector');
+    const doc = expectError(await upsertRaw({ documents: [valid('new1'), { ...valid('new2'), embedding: [1, 2] }] }), 400, 'invalid_input');
+    expect(doc.message).toContain('embedding');
+    // A supplied vector must fit the live model.
+    const vec = expectError(await upsertRaw({ documents: [valid('new1'), { ...valid('new2'), vector: [1, 2] }] }), 400, 'invalid_vector');
+    expect(vec.message).toContain('documents[1].vector has 2 dimensions');
+    expectError(await upsertRaw({ documents: [{ ...valid('new2'), vector: new Array(512).fill(0) }] }), 400, 'invalid_vector');
+    expectError(await upsertRaw({ documents: [{ ...valid('new2'), vector: ['x'] }] }), 400, 'invalid_input');
     expectError(await call('POST', '/v1/collections', { name: 'okname', dims: 3 }), 400, 'invalid_input');
     expectError(await call('POST', '/v1/collections', { name: 'okname', hnsw: { M: 16, ef: 10 } }), 400, 'invalid_input');
-    expectError(await call('POST', '/v1/embeddings', { input: 'x', user: 'me' }), 400, 'invalid_input');
+    expectError(await call('POST', '/v1/embeddings', { input: 'x', user: 'me', truncate: true }), 400, 'invalid_input');
     expectError(await call('POST', `/v1/collections/${COL}/documents/delete`, { ids: ['a'], filter: { year: 2020 } }), 400, 'invalid_input');
     // An empty filter would match (and delete) everything.
     const empty = expectError(await call('POST', `/v1/collections/${COL}/documents/delete`, { filter: {} }), 400, 'invalid_input');

@@ -36,6 +36,9 @@ const STATUS_BY_CODE: Record<string, ContentfulStatusCode> = {
   engine_closed: 503,
 };
 
+/** Every error code the API sends ('internal' for unexpected failures). */
+export const API_ERROR_CODES: readonly string[] = [...Object.keys(STATUS_BY_CODE), 'internal'];
+
 export function statusOf(code: string): ContentfulStatusCode {
   return STATUS_BY_CODE[code] ?? 500;
 }

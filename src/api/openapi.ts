@@ -1,237 +1,133 @@
-/** GET /openapi.json — built from the same zod schemas that validate requests. */
+/**
+ * GET /openapi.json — built from the zod schemas that validate requests (`schemas.ts`) and
+ * describe responses (`responses.ts`). Each operation's `operationId` is the name of the typed
+ * client's method for it (`sextant/client`); a test holds the routes, this document and the
+ * client to the same list.
+ */
 import { z } from 'zod';
-import { evalSchemas } from './routes/eval.ts';
+import * as responses from './responses.ts';
 import type { Schemas } from './schemas.ts';
 
 type JsonSchema = Record<string, unknown>;
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+type Role = 'read' | 'write' | 'admin' | 'none';
 
-function toSchema(schema: z.ZodType): JsonSchema {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
-  return rest;
+/** Drops `additionalProperties: false`, which zod writes for every output object: a response may gain fields. */
+function allowExtraProperties(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(allowExtraProperties);
+  if (!value || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([key, v]) => !(key === 'additionalProperties' && v === false))
+      .map(([key, v]) => [key, allowExtraProperties(v)]),
+  );
 }
 
-const errorSchema: JsonSchema = {
-  type: 'object',
-  required: ['error'],
-  properties: {
-    error: {
-      type: 'object',
-      required: ['code', 'message'],
-      properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} },
-    },
-  },
-};
+function toSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as JsonSchema;
+  return io === 'output' ? (allowExtraProperties(rest) as JsonSchema) : rest;
+}
 
-const collectionSchema: JsonSchema = {
-  type: 'object',
-  properties: {
-    name: { type: 'string' },
-    document_count: { type: 'integer' },
-    model: { type: 'string', description: 'Concrete name@version of the live generation' },
-    model_target: { type: 'string' },
-    dimensions: { type: 'integer' },
-    backend: { type: 'string', enum: ['hnsw', 'pinecone'] },
-    generation: { type: 'integer' },
-    hnsw: { type: 'object', properties: { M: { type: 'integer' }, efConstruction: { type: 'integer' }, efSearch: { type: 'integer' } } },
-    hybrid_alpha: { type: 'number' },
-    created_at: { type: 'string' },
-    updated_at: { type: 'string' },
-  },
-};
+interface Operation {
+  readonly method: Method;
+  readonly path: string;
+  readonly operationId: string;
+  readonly summary: string;
+  readonly role: Role;
+  readonly request?: z.ZodType;
+  /** The body may be left out (it then means `{}`). */
+  readonly optionalBody?: true;
+  /** Absent for non-JSON responses (metrics, this document). */
+  readonly response?: z.ZodType;
+  readonly status?: number;
+  readonly query?: readonly { name: string; description: string; type: 'string' | 'integer' }[];
+}
 
-const searchResponse: JsonSchema = {
-  type: 'object',
-  required: ['results', 'model', 'took_ms'],
-  properties: {
-    results: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['id', 'score', 'metadata'],
-        properties: {
-          id: { type: 'string' },
-          score: { type: 'number' },
-          metadata: { type: 'object' },
-          text: { type: 'string' },
-          title: { type: ['string', 'null'] },
-          explain: { type: 'object', description: 'dense and keyword rank/score that produced the hit' },
-        },
-      },
-    },
-    model: { type: 'string' },
-    generation: { type: 'integer' },
-    took_ms: { type: 'number' },
-  },
-};
+function operations(s: Schemas): Operation[] {
+  const r = responses;
+  return [
+    { method: 'get', path: '/healthz', operationId: 'health', summary: 'Liveness', role: 'none', response: r.health },
+    { method: 'get', path: '/readyz', operationId: 'ready', summary: 'Readiness: model loaded, stores open, active device (503 while starting)', role: 'none', response: r.readiness },
+    { method: 'get', path: '/metrics', operationId: 'metrics', summary: 'Prometheus metrics (text exposition format)', role: 'read' },
+    { method: 'get', path: '/openapi.json', operationId: 'openapi', summary: 'This document', role: 'none' },
+    { method: 'post', path: '/v1/embeddings', operationId: 'embed', summary: 'Embed texts (OpenAI-compatible: encoding_format float|base64, dimensions, user)', role: 'read', request: s.embeddingsRequest, response: r.embeddingsResponse },
+    { method: 'get', path: '/v1/models', operationId: 'listModels', summary: 'Model versions (OpenAI list shape)', role: 'read', response: r.modelList },
+    { method: 'post', path: '/v1/models/import', operationId: 'importModel', summary: 'Import a Hugging Face sentence-transformers ONNX folder on the server as a new version', role: 'admin', request: s.importModel, response: r.importedModel, status: 201 },
+    { method: 'put', path: '/v1/models/aliases/{alias}', operationId: 'setAlias', summary: 'Move an alias to a version', role: 'admin', request: s.setAlias, response: r.alias },
+    { method: 'get', path: '/v1/jobs', operationId: 'listJobs', summary: 'Jobs, newest first', role: 'read', response: r.jobList, query: [{ name: 'collection', description: 'Only this collection', type: 'string' }] },
+    { method: 'get', path: '/v1/jobs/{id}', operationId: 'getJob', summary: 'A job with progress', role: 'read', response: r.job },
+    { method: 'post', path: '/v1/jobs/{id}/cancel', operationId: 'cancelJob', summary: 'Cancel a queued or running job', role: 'admin', response: r.job },
+    { method: 'get', path: '/v1/collections', operationId: 'listCollections', summary: 'List collections', role: 'read', response: r.collectionList },
+    { method: 'post', path: '/v1/collections', operationId: 'createCollection', summary: 'Create a collection', role: 'write', request: s.createCollection, response: r.collection, status: 201 },
+    { method: 'get', path: '/v1/collections/{name}', operationId: 'getCollection', summary: 'Describe a collection', role: 'read', response: r.collection },
+    { method: 'patch', path: '/v1/collections/{name}', operationId: 'updateCollection', summary: 'Change target, hybrid_alpha, hnsw.efSearch or policy', role: 'admin', request: s.updateCollection, response: r.collection },
+    { method: 'delete', path: '/v1/collections/{name}', operationId: 'deleteCollection', summary: 'Delete a collection, its documents and every index generation', role: 'admin', response: r.deletedCollection },
+    { method: 'post', path: '/v1/collections/{name}/reembed', operationId: 'reembed', summary: "Start re-embedding into a new generation; default model: the collection's target", role: 'admin', request: s.reembed, optionalBody: true, response: r.job, status: 202 },
+    { method: 'post', path: '/v1/collections/{name}/rollback', operationId: 'rollback', summary: 'Make the previous generation live again', role: 'admin', response: r.collection },
+    { method: 'get', path: '/v1/collections/{name}/drift', operationId: 'getDrift', summary: 'Drift state, window metrics, history and policy decision', role: 'read', response: r.driftStatus, query: [{ name: 'history', description: 'History rows, 0 to 1000 (default 50)', type: 'integer' }] },
+    { method: 'patch', path: '/v1/collections/{name}/drift', operationId: 'updateDriftSettings', summary: 'Change drift settings (partial; merged)', role: 'admin', request: s.driftSettings, response: r.driftConfig },
+    { method: 'post', path: '/v1/collections/{name}/drift/reference', operationId: 'setDriftReference', summary: 'Set the reference query sample and/or re-sample the document reference', role: 'write', request: s.driftReference, response: r.driftReferences },
+    { method: 'post', path: '/v1/collections/{name}/eval', operationId: 'evaluate', summary: 'Evaluate on a BEIR folder on the server', role: 'admin', request: s.eval, response: r.evalReport },
+    { method: 'post', path: '/v1/collections/{name}/tune', operationId: 'tune', summary: 'Tune hybrid weight and efSearch on a BEIR folder', role: 'admin', request: s.tune, response: r.tuneResult },
+    { method: 'get', path: '/v1/collections/{name}/eval-set', operationId: 'getEvalSet', summary: 'The registered evaluation set', role: 'read', response: r.evalSet },
+    { method: 'put', path: '/v1/collections/{name}/eval-set', operationId: 'setEvalSet', summary: 'Register an evaluation set for the re-embedding gate', role: 'admin', request: s.evalSet, response: r.evalSet },
+    { method: 'delete', path: '/v1/collections/{name}/eval-set', operationId: 'deleteEvalSet', summary: 'Remove the evaluation set', role: 'admin', response: r.evalSetDeleted },
+    { method: 'post', path: '/v1/collections/{name}/documents', operationId: 'upsertDocuments', summary: 'Upsert documents (embed and index; atomic per request, idempotent by id)', role: 'write', request: s.upsertDocuments, response: r.upsertResult },
+    { method: 'post', path: '/v1/collections/{name}/documents/delete', operationId: 'deleteDocuments', summary: 'Delete documents by ids or by metadata filter', role: 'write', request: s.deleteDocuments, response: r.deletedDocuments },
+    { method: 'get', path: '/v1/collections/{name}/documents/{id}', operationId: 'getDocument', summary: 'Get a document', role: 'read', response: r.document },
+    { method: 'delete', path: '/v1/collections/{name}/documents/{id}', operationId: 'deleteDocument', summary: 'Delete a document', role: 'write', response: r.deletedDocuments },
+    { method: 'post', path: '/v1/collections/{name}/search', operationId: 'search', summary: 'Dense, keyword or hybrid search', role: 'read', request: s.search, response: r.searchResponse },
+  ];
+}
 
-const embeddingsResponse: JsonSchema = {
-  type: 'object',
-  properties: {
-    object: { const: 'list' },
-    data: {
-      type: 'array',
-      items: { type: 'object', properties: { object: { const: 'embedding' }, index: { type: 'integer' }, embedding: { type: 'array', items: { type: 'number' } } } },
-    },
-    model: { type: 'string' },
-    usage: { type: 'object', properties: { prompt_tokens: { type: 'integer' }, total_tokens: { type: 'integer' } } },
-  },
+const errorRef = { $ref: '#/components/schemas/Error' };
+const ERRORS: Record<string, string> = {
+  '400': 'Invalid input',
+  '401': 'Missing or invalid API key',
+  '403': 'API key role too weak',
+  '404': 'Not found',
+  '409': 'Conflicts with the current state',
+  '413': 'Body too large',
+  '429': 'Overloaded or rate-limited; see Retry-After',
+  '503': 'A backend is unavailable; retrying may help',
 };
 
 function json(schema: JsonSchema) {
   return { content: { 'application/json': { schema } } };
 }
 
-const errors = {
-  '400': { description: 'Invalid input', ...json({ $ref: '#/components/schemas/Error' }) },
-  '401': { description: 'Missing or invalid API key', ...json({ $ref: '#/components/schemas/Error' }) },
-  '403': { description: 'API key role too weak', ...json({ $ref: '#/components/schemas/Error' }) },
-  '404': { description: 'Not found', ...json({ $ref: '#/components/schemas/Error' }) },
-  '413': { description: 'Body too large', ...json({ $ref: '#/components/schemas/Error' }) },
-  '429': { description: 'Overloaded or rate-limited; see Retry-After', ...json({ $ref: '#/components/schemas/Error' }) },
-};
+function pathParameters(path: string) {
+  return [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1]!, in: 'path', required: true, schema: { type: 'string' } }));
+}
 
-function op(summary: string, response: JsonSchema, body?: JsonSchema, status = '200') {
+function describe(op: Operation): JsonSchema {
+  const errors = Object.fromEntries(Object.entries(ERRORS).map(([status, description]) => [status, { description, ...json(errorRef) }]));
   return {
-    summary,
-    ...(body ? { requestBody: { required: true, ...json(body) } } : {}),
-    responses: { [status]: { description: 'OK', ...json(response) }, ...errors },
+    operationId: op.operationId,
+    summary: op.role === 'admin' || op.role === 'write' ? `${op.summary} (${op.role})` : op.summary,
+    ...(op.role === 'none' ? { security: [] } : {}),
+    ...(op.query || pathParameters(op.path).length
+      ? { parameters: [...pathParameters(op.path), ...(op.query ?? []).map((q) => ({ name: q.name, in: 'query', required: false, description: q.description, schema: { type: q.type } }))] }
+      : {}),
+    ...(op.request ? { requestBody: { required: !op.optionalBody, ...json(toSchema(op.request, 'input')) } } : {}),
+    responses: {
+      [String(op.status ?? 200)]: { description: 'OK', ...(op.response ? json(toSchema(op.response, 'output')) : {}) },
+      ...(op.role === 'none' ? {} : errors),
+    },
   };
 }
 
-const jobSchema: JsonSchema = {
-  type: 'object',
-  properties: {
-    id: { type: 'string' },
-    kind: { const: 'reembed' },
-    collection: { type: 'string' },
-    state: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed', 'cancelled'] },
-    model: { type: 'string' },
-    generation: { type: ['integer', 'null'] },
-    previous_generation: { type: ['integer', 'null'] },
-    done: { type: 'integer' },
-    total: { type: 'integer' },
-    docs_per_s: { type: ['number', 'null'] },
-    eta_seconds: { type: ['number', 'null'] },
-    reason: { type: 'string' },
-    error: { type: ['string', 'null'] },
-    created_at: { type: 'string' },
-    started_at: { type: ['string', 'null'] },
-    finished_at: { type: ['string', 'null'] },
-  },
-};
-
-const driftResponse: JsonSchema = {
-  type: 'object',
-  properties: {
-    state: { type: 'string', enum: ['ok', 'warning', 'drifted'] },
-    metrics: {
-      type: 'array',
-      items: { type: 'object', properties: { name: { type: 'string' }, kind: { type: 'string' }, value: { type: 'number' }, threshold: { type: 'number' }, window: {} } },
-    },
-    history: { type: 'array', items: { type: 'object' } },
-    policy: { type: 'object' },
-  },
-};
-
-const anyObject: JsonSchema = { type: 'object' };
-
-const nameParam = { name: 'name', in: 'path', required: true, schema: { type: 'string' } };
-const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
-
 export function openApiDocument(schemas: Schemas, version: string): JsonSchema {
-  const collection = { $ref: '#/components/schemas/Collection' };
+  const paths: Record<string, Record<string, JsonSchema>> = {};
+  for (const op of operations(schemas)) (paths[op.path] ??= {})[op.method] = describe(op);
   return {
     openapi: '3.1.0',
-    info: { title: 'Sextant', version, description: 'Semantic search: embeddings, collections, dense/keyword/hybrid search.' },
+    info: { title: 'Sextant', version, description: 'Semantic search: embeddings, collections, dense/keyword/hybrid search, model lifecycle.' },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'SEXTANT_API_KEYS key; roles read < write < admin' } },
-      schemas: { Error: errorSchema, Collection: collectionSchema, Job: jobSchema },
+      schemas: { Error: toSchema(responses.errorResponse, 'output') },
     },
     security: [{ bearer: [] }],
-    paths: {
-      '/healthz': { get: { summary: 'Liveness', security: [], responses: { '200': { description: 'alive' } } } },
-      '/readyz': { get: { summary: 'Readiness: model loaded, stores open, active device', security: [], responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } } } },
-      '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text/plain exposition format' } } } },
-      '/openapi.json': { get: { summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3 document' } } } },
-      '/v1/embeddings': { post: op('Embed texts (OpenAI-compatible)', embeddingsResponse, toSchema(schemas.embeddingsRequest)) },
-      '/v1/models': { get: op('Model versions (OpenAI list shape)', { type: 'object', properties: { object: { const: 'list' }, data: { type: 'array', items: { type: 'object' } } } }) },
-      '/v1/models/import': {
-        post: op('Import a Hugging Face sentence-transformers ONNX folder on the server as a new version (admin)', anyObject, {
-          type: 'object',
-          required: ['path', 'name'],
-          properties: { path: { type: 'string' }, name: { type: 'string' }, version: { type: 'string' }, query_prefix: { type: 'string' }, document_prefix: { type: 'string' } },
-        }, '201'),
-      },
-      '/v1/models/aliases/{alias}': {
-        parameters: [{ name: 'alias', in: 'path', required: true, schema: { type: 'string' } }],
-        put: op('Move an alias to a version (admin)', { type: 'object', properties: { alias: { type: 'string' }, target: { type: 'string' } } }, {
-          type: 'object',
-          required: ['target'],
-          properties: { target: { type: 'string' } },
-        }),
-      },
-      '/v1/jobs': { get: op('Re-embedding jobs, newest first (?collection=)', { type: 'object', properties: { jobs: { type: 'array', items: { $ref: '#/components/schemas/Job' } } } }) },
-      '/v1/jobs/{id}': { parameters: [idParam], get: op('A job with progress', { $ref: '#/components/schemas/Job' }) },
-      '/v1/jobs/{id}/cancel': { parameters: [idParam], post: op('Cancel a queued or running job (admin)', { $ref: '#/components/schemas/Job' }) },
-      '/v1/collections': {
-        get: op('List collections', { type: 'object', properties: { collections: { type: 'array', items: collection } } }),
-        post: op('Create a collection', collection, toSchema(schemas.createCollection), '201'),
-      },
-      '/v1/collections/{name}': {
-        parameters: [nameParam],
-        get: op('Describe a collection', collection),
-        patch: op('Change target, hybrid_alpha, hnsw.efSearch or policy (admin)', collection, toSchema(schemas.updateCollection)),
-        delete: op('Delete a collection and its indexes', { type: 'object', properties: { deleted: { type: 'string' } } }),
-      },
-      '/v1/collections/{name}/reembed': {
-        parameters: [nameParam],
-        post: op('Start re-embedding into a new generation (admin); default model: the collection target', { $ref: '#/components/schemas/Job' }, {
-          type: 'object',
-          properties: { model: { type: 'string' } },
-        }, '202'),
-      },
-      '/v1/collections/{name}/rollback': { parameters: [nameParam], post: op('Make the previous generation live again (admin)', collection) },
-      '/v1/collections/{name}/drift': {
-        parameters: [nameParam],
-        get: op('Drift state, window metrics, history and policy decision', driftResponse),
-        patch: op('Change drift settings (admin)', driftResponse, anyObject),
-      },
-      '/v1/collections/{name}/drift/reference': {
-        parameters: [nameParam],
-        post: op('Set the reference query sample (and/or re-sample documents)', driftResponse, {
-          type: 'object',
-          properties: { queries: { type: 'array', items: { type: 'string' } }, documents: { type: 'boolean' } },
-        }),
-      },
-      '/v1/collections/{name}/eval': { parameters: [nameParam], post: op('Evaluate on a BEIR folder on the server (admin)', anyObject, toSchema(evalSchemas.eval)) },
-      '/v1/collections/{name}/tune': { parameters: [nameParam], post: op('Tune hybrid weight and efSearch on a BEIR folder (admin)', anyObject, toSchema(evalSchemas.tune)) },
-      '/v1/collections/{name}/eval-set': {
-        parameters: [nameParam],
-        get: op('The registered evaluation set', anyObject),
-        put: op('Register an evaluation set for the re-embedding gate (admin)', anyObject, toSchema(evalSchemas.evalSet)),
-        delete: op('Remove the evaluation set (admin)', anyObject),
-      },
-      '/v1/collections/{name}/documents': {
-        parameters: [nameParam],
-        post: op(
-          'Upsert documents (embed and index; atomic per request, idempotent by id)',
-          { type: 'object', properties: { upserted: { type: 'integer' }, unchanged: { type: 'integer' }, count: { type: 'integer' } } },
-          toSchema(schemas.upsertDocuments),
-        ),
-      },
-      '/v1/collections/{name}/documents/delete': {
-        parameters: [nameParam],
-        post: op('Delete documents by ids or by metadata filter', { type: 'object', properties: { deleted: { type: 'integer' }, ids: { type: 'array', items: { type: 'string' } } } }, toSchema(schemas.deleteDocuments)),
-      },
-      '/v1/collections/{name}/documents/{id}': {
-        parameters: [nameParam, idParam],
-        get: op('Get a document', { type: 'object', properties: { id: { type: 'string' }, text: { type: 'string' }, metadata: { type: 'object' } } }),
-        delete: op('Delete a document', { type: 'object', properties: { deleted: { type: 'integer' } } }),
-      },
-      '/v1/collections/{name}/search': {
-        parameters: [nameParam],
-        post: op('Dense, keyword or hybrid search', searchResponse, toSchema(schemas.search)),
-      },
-    },
+    paths,
   };
 }

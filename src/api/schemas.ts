@@ -1,11 +1,90 @@
-/** Request and response shapes of the HTTP API, validated at the edge (also the source of /openapi.json). */
+/**
+ * Request shapes of the HTTP API, every one validated at the edge. They are also the source of
+ * /openapi.json and of the typed client's request types (`sextant/client`).
+ */
+import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
+import { driftSettingsSchema } from '../lifecycle/drift/config.ts';
+import { MAX_REFERENCE_QUERIES } from '../lifecycle/drift/monitor.ts';
+import { DEFAULT_GATE_MARGIN } from '../lifecycle/evaluate.ts';
+import { DEFAULT_TARGET_RECALL } from '../lifecycle/tune.ts';
 
 export type Limits = Pick<Config, 'maxDocsPerRequest' | 'maxTextChars' | 'maxK'>;
 
 const metadata = z.record(z.string(), z.unknown()).describe('Free-form JSON object; filterable by its top-level fields');
 const docId = z.string().min(1).max(512);
+const versionName = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i);
+/** Longest vector accepted anywhere (queries, upserts); far above any embedding model's size. */
+const MAX_VECTOR_LENGTH = 16_384;
+const vector = z.array(z.number()).min(1).max(MAX_VECTOR_LENGTH);
+
+/** OpenAI clients may send token ids (`[1, 2]` or `[[1, 2]]`); Sextant tokenizes itself, so it takes text only. */
+function isTokenIds(value: unknown): boolean {
+  return (
+    Array.isArray(value) &&
+    value.length > 0 &&
+    value.every((x) => typeof x === 'number' || (Array.isArray(x) && x.every((y) => typeof y === 'number')))
+  );
+}
+
+const datasetPath = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((p) => isAbsolute(p), { message: 'must be an absolute path to a BEIR folder on the server' })
+  .describe('Absolute path, on the server, of a BEIR folder (queries.jsonl, qrels.tsv or qrels/test.tsv)');
+
+/** Request bodies that do not depend on the configured limits. */
+export const fixedSchemas = {
+  importModel: z
+    .object({
+      path: z.string().min(1).describe('A Hugging Face sentence-transformers ONNX folder on the server'),
+      name: versionName,
+      version: versionName.optional(),
+      query_prefix: z.string().optional(),
+      document_prefix: z.string().optional(),
+      matryoshka: z
+        .array(z.number().int().positive())
+        .min(1)
+        .max(32)
+        .optional()
+        .describe('Smaller sizes the model was trained to be cut to; /v1/embeddings `dimensions` may ask for them'),
+    })
+    .strict(),
+  setAlias: z.object({ target: z.string().min(1) }).strict(),
+  reembed: z.object({ model: z.string().min(1).optional() }).strict(),
+  driftSettings: driftSettingsSchema,
+  eval: z
+    .object({
+      dataset: datasetPath,
+      generation: z.number().int().positive().optional().describe('Generation to evaluate (default: the live one)'),
+      compare: z
+        .union([z.number().int().positive(), z.string().min(1).max(256)])
+        .optional()
+        .describe("A second generation id, or a model (name@version or alias) one of the collection's generations uses"),
+      modes: z.array(z.enum(['dense', 'keyword', 'hybrid'])).min(1).max(3).optional(),
+      k: z.number().int().min(10).max(10_000).optional().describe('Recall depth (default 100)'),
+      ef: z.number().int().min(1).max(10_000).optional().describe('efSearch override for the dense searches'),
+      register: z.boolean().optional().describe("Also register the dataset as the collection's evaluation set (re-embedding gate)"),
+      margin: z.number().min(0).max(1).optional().describe(`nDCG@10 a new generation may lose and still pass the gate (default ${DEFAULT_GATE_MARGIN})`),
+    })
+    .strict(),
+  tune: z
+    .object({
+      dataset: datasetPath,
+      target_recall: z.number().gt(0).max(1).optional().describe(`ANN recall@10 the chosen efSearch must reach (default ${DEFAULT_TARGET_RECALL})`),
+      dry_run: z.boolean().optional().describe('Report without storing the new defaults'),
+      seed: z.number().int().nonnegative().optional().describe('Seed of the cross-validation split'),
+    })
+    .strict(),
+  evalSet: z
+    .object({
+      dataset: datasetPath,
+      margin: z.number().min(0).max(1).optional(),
+    })
+    .strict(),
+};
 
 export function schemasFor(limits: Limits) {
   const text = z.string().min(1).max(limits.maxTextChars);
@@ -17,12 +96,28 @@ export function schemasFor(limits: Limits) {
     })
     .strict();
   return {
+    ...fixedSchemas,
     embeddingsRequest: z
       .object({
-        input: z.union([text, z.array(text).min(1).max(limits.maxDocsPerRequest)]),
+        input: z.union([text, z.array(text).min(1).max(limits.maxDocsPerRequest)], {
+          error: (issue) =>
+            isTokenIds(issue.input)
+              ? 'token id arrays are not accepted: Sextant tokenizes itself, so send text (a string or an array of strings)'
+              : `expected a text or an array of 1 to ${limits.maxDocsPerRequest} texts`,
+        }),
         model: z.string().min(1).optional(),
         input_type: z.enum(['query', 'document']).optional().describe('Applies the model query or document prefix (default document)'),
-        encoding_format: z.literal('float').optional(),
+        encoding_format: z
+          .enum(['float', 'base64'])
+          .optional()
+          .describe('float (default): arrays of numbers; base64: the little-endian float32 bytes of each vector, base64-encoded'),
+        dimensions: z
+          .number()
+          .int()
+          .positive()
+          .optional()
+          .describe("Output size: the model's dimensions, or one of the smaller sizes its manifest declares (`matryoshka`)"),
+        user: z.string().max(1024).optional().describe('Accepted for OpenAI compatibility; ignored'),
       })
       .strict(),
     createCollection: z
@@ -52,6 +147,9 @@ export function schemasFor(limits: Limits) {
                 text,
                 title: z.string().max(limits.maxTextChars).nullable().optional(),
                 metadata: metadata.optional(),
+                vector: vector
+                  .optional()
+                  .describe("A precomputed vector from the collection's live model (e.g. /v1/embeddings); used instead of embedding the text for the live generation"),
               })
               .strict(),
           )
@@ -67,7 +165,7 @@ export function schemasFor(limits: Limits) {
       .object({
         mode: z.enum(['dense', 'keyword', 'hybrid']).default('dense'),
         query: text.optional(),
-        vector: z.array(z.number()).min(1).max(16_384).optional(),
+        vector: vector.optional(),
         k: z.number().int().min(1).max(limits.maxK).default(10),
         filter: z.record(z.string(), z.unknown()).optional(),
         alpha: z.number().min(0).max(1).optional().describe('Hybrid dense weight: 0 = keyword only, 1 = dense only'),
@@ -77,6 +175,12 @@ export function schemasFor(limits: Limits) {
       })
       .strict()
       .refine((b) => b.query !== undefined || b.vector !== undefined, { message: 'give "query" (text) or "vector"' }),
+    driftReference: z
+      .object({
+        queries: z.array(z.string().trim().min(1).max(limits.maxTextChars)).min(2).max(MAX_REFERENCE_QUERIES).optional(),
+        documents: z.boolean().optional().describe('true: sample the document reference again from the live generation'),
+      })
+      .strict(),
   };
 }
 

@@ -3,6 +3,7 @@
  * model before accepting traffic, and shuts down gracefully (index snapshots flushed) on signals.
  */
 import { serve, type ServerType } from '@hono/node-server';
+import type { Hono } from 'hono';
 import { isIP } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config.ts';
@@ -13,12 +14,15 @@ import { Lifecycle } from '../lifecycle/lifecycle.ts';
 import { SearchService } from '../search/service.ts';
 import { createApp } from './app.ts';
 import { parseApiKeys } from './auth.ts';
+import type { ApiEnv } from './env.ts';
 
 export interface RunningServer {
   readonly url: string;
   readonly port: number;
   readonly service: SearchService;
   readonly lifecycle: Lifecycle;
+  /** The routes it serves (tests compare them with /openapi.json). */
+  readonly app: Hono<ApiEnv>;
   close(): Promise<void>;
 }
 
@@ -62,6 +66,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     port,
     service,
     lifecycle,
+    app,
     close() {
       closing ??= (async () => {
         await new Promise<void>((resolve) => server.close(() => resolve()));

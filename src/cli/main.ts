@@ -31,7 +31,7 @@ const HELP = `sextant — semantic search service
   sextant embed [--model name@version] [--query] [--json] "text" ...
   sextant models list [--json]
   sextant models prepare                     build the offline default model (USE-Lite) if missing
-  sextant models import <folder> --name <n> [--version <v>]
+  sextant models import <folder> --name <n> [--version <v>] [--matryoshka 256,128]
   sextant models alias <alias> <name@version>
 
 Common flags: --models-dir, --data-dir, --device cpu|cuda, --threads N, --url URL (talk to a running

@@ -6,7 +6,7 @@ import { importHuggingFaceFolder } from '../models/hf-import.ts';
 import { primaryOnnx } from '../models/registry.ts';
 import { configFrom, parse } from './args.ts';
 
-const USAGE = 'usage: sextant models list [--json] | prepare | import <folder> --name <name> [--version <v>] | alias <alias> <name@version>';
+const USAGE = 'usage: sextant models list [--json] | prepare | import <folder> --name <name> [--version <v>] [--matryoshka 256,128] | alias <alias> <name@version>';
 
 export async function modelsCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
@@ -14,6 +14,7 @@ export async function modelsCommand(argv: string[]): Promise<void> {
     json: { type: 'boolean', default: false },
     name: { type: 'string' },
     version: { type: 'string' },
+    matryoshka: { type: 'string' },
   });
   const config = configFrom(values);
   const registry = openRegistry(config);
@@ -49,7 +50,9 @@ export async function modelsCommand(argv: string[]): Promise<void> {
     case 'import': {
       const [folder] = positionals;
       if (!folder || !values.name) throw new InvalidInputError(USAGE);
-      const version = await importHuggingFaceFolder(registry, folder, { name: values.name, version: values.version });
+      const matryoshka = values.matryoshka?.split(',').map((d) => Number(d.trim()));
+      if (matryoshka?.some((d) => !Number.isInteger(d) || d <= 0)) throw new InvalidInputError(`--matryoshka takes whole numbers separated by commas; got '${values.matryoshka}'`);
+      const version = await importHuggingFaceFolder(registry, folder, { name: values.name, version: values.version, matryoshka });
       process.stdout.write(`imported ${version.id} (${version.manifest.dimensions} dimensions, ${version.manifest.pooling} pooling) into ${version.dir}\n`);
       return;
     }

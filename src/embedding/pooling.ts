@@ -47,3 +47,9 @@ export function l2normalize(v: Float32Array): Float32Array {
   if (norm > 0) for (let i = 0; i < v.length; i++) v[i] = v[i]! / norm;
   return v;
 }
+
+/** The first `dimensions` components of `v`, renormalised (a Matryoshka cut); `v` itself when nothing is cut. */
+export function leadingComponents(v: Float32Array, dimensions: number): Float32Array {
+  if (dimensions >= v.length) return v;
+  return l2normalize(v.slice(0, dimensions));
+}

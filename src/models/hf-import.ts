@@ -48,6 +48,8 @@ export interface ImportOptions {
   normalize?: boolean;
   queryPrefix?: string;
   documentPrefix?: string;
+  /** Smaller sizes the model was trained to be cut to (Matryoshka); see the manifest's `matryoshka`. */
+  matryoshka?: readonly number[];
 }
 
 async function readJson<T>(path: string, schema: z.ZodType<T>): Promise<T | undefined> {
@@ -146,6 +148,10 @@ export async function importHuggingFaceFolder(registry: ModelRegistry, src: stri
       if (existsSync(join(src, dataFile))) throw new InvalidInputError(`external ONNX weight files (${dataFile}) are not supported yet`);
     }
 
+    const tooLarge = (options.matryoshka ?? []).filter((d) => !Number.isInteger(d) || d <= 0 || d >= probe.dimensions);
+    if (tooLarge.length > 0) {
+      throw new InvalidInputError(`matryoshka sizes must be whole numbers below the model's ${probe.dimensions} dimensions; got ${tooLarge.join(', ')}`);
+    }
     const manifest: Manifest = {
       format: 1,
       name: options.name,
@@ -155,6 +161,7 @@ export async function importHuggingFaceFolder(registry: ModelRegistry, src: stri
       pooling: options.pooling ?? detected.pooling,
       poolingInGraph: probe.poolingInGraph,
       normalize: options.normalize ?? detected.normalize ?? true,
+      ...(options.matryoshka?.length ? { matryoshka: [...new Set(options.matryoshka)].sort((a, b) => b - a) } : {}),
       prefixes: {
         query: options.queryPrefix ?? prompts.query ?? '',
         document: options.documentPrefix ?? prompts.document ?? prompts.passage ?? '',

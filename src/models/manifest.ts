@@ -31,6 +31,11 @@ export const manifestSchema = z.object({
    */
   poolingInGraph: z.boolean(),
   normalize: z.boolean(),
+  /**
+   * Smaller sizes the model was trained to be cut to (Matryoshka representation learning), largest
+   * first: `/v1/embeddings` with `dimensions` in this list returns the leading components, renormalised.
+   */
+  matryoshka: z.array(z.number().int().positive()).min(1).optional(),
   prefixes: z.object({ query: z.string(), document: z.string() }),
   tokenizer: z.object({
     /**
@@ -57,6 +62,12 @@ export const manifestSchema = z.object({
 });
 
 export type Manifest = z.infer<typeof manifestSchema>;
+
+/** The output sizes a version supports: its full dimensions, then its Matryoshka sizes below them. */
+export function supportedDimensions(m: Pick<Manifest, 'dimensions' | 'matryoshka'>): number[] {
+  const cuts = (m.matryoshka ?? []).filter((d) => d < m.dimensions);
+  return [m.dimensions, ...[...new Set(cuts)].sort((a, b) => b - a)];
+}
 export type FileEntry = z.infer<typeof fileEntrySchema>;
 export type OnnxEntry = z.infer<typeof onnxEntrySchema>;
 export type OnnxDtype = OnnxEntry['dtype'];

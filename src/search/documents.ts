@@ -4,17 +4,24 @@
  * acknowledgement), then the local index. A failure before the commit writes nothing.
  */
 import { createHash } from 'node:crypto';
-import { EmptyTextError, InvalidInputError } from '../errors.ts';
+import { EmptyTextError, InvalidInputError, InvalidVectorError } from '../errors.ts';
 import type { Filter, Metadata } from '../index/filter.ts';
 import type { IndexedVector } from '../index/types.ts';
 import type { DocumentRow, DocumentWrite, GenerationRow } from '../store/types.ts';
 import { requireCollection, writableGenerations, type SearchContext } from './context.ts';
+import { checkedVector } from './query.ts';
 
 export interface DocumentInput {
   readonly id: string;
   readonly text: string;
   readonly title?: string | null;
   readonly metadata?: Metadata;
+  /**
+   * A precomputed vector from the collection's live model. The live generation stores it
+   * (normalised) instead of embedding the text; any other generation (a re-embedding in
+   * progress, a later model) embeds the text, which stays the source of truth.
+   */
+  readonly vector?: readonly number[];
 }
 
 export interface UpsertResult {
@@ -34,9 +41,10 @@ function canonicalJson(value: unknown): string {
 }
 
 export function contentHash(doc: DocumentInput): string {
-  return createHash('sha256')
-    .update(canonicalJson([doc.title ?? null, doc.text, doc.metadata ?? {}]))
-    .digest('hex');
+  // A supplied vector is content too (the same text with another vector must be written);
+  // documents without one hash exactly as before vectors could be supplied.
+  const content = doc.vector === undefined ? [doc.title ?? null, doc.text, doc.metadata ?? {}] : [doc.title ?? null, doc.text, doc.metadata ?? {}, doc.vector];
+  return createHash('sha256').update(canonicalJson(content)).digest('hex');
 }
 
 /** What the model sees: the title (when there is one) leads the text. */
@@ -59,8 +67,18 @@ export async function upsertDocuments(ctx: SearchContext, collectionName: string
   docs.forEach((d, i) => {
     if (d.text.trim().length === 0) throw new EmptyTextError(`documents[${i}].text is empty or whitespace only`, { index: i });
   });
-  const hashes = docs.map(contentHash);
   const generations = writableGenerations(ctx, collection);
+  const live = generations.find((g) => g.state === 'live');
+  const supplied = docs.map((d, i) => {
+    if (d.vector === undefined) return undefined;
+    if (!live) throw new InvalidInputError(`documents[${i}].vector: collection '${collection.name}' has no live generation to hold it`, { index: i });
+    try {
+      return checkedVector(d.vector, live.dimensions);
+    } catch (err) {
+      throw new InvalidVectorError(`documents[${i}].${(err as Error).message}`, { index: i });
+    }
+  });
+  const hashes = docs.map(contentHash);
   const ids = docs.map((d) => d.id);
   const stored = ctx.store.contentHashes(collection.name, ids);
   const withVectors = generations.map((g) => ctx.store.getVectors(g.id, ids.filter((id) => stored.has(id))));
@@ -76,9 +94,17 @@ export async function upsertDocuments(ctx: SearchContext, collectionName: string
     if (engine.dimensions !== generation.dimensions) {
       throw new InvalidInputError(`model ${engine.id} makes ${engine.dimensions}-d vectors but generation ${generation.id} holds ${generation.dimensions}-d`);
     }
-    const out = await engine.embed(changed.map(embeddingText), 'document');
-    vectorsByGeneration.set(generation.id, out.vectors);
-    if (generation.state === 'live') {
+    // The live generation takes supplied vectors as they are; only the rest are embedded.
+    const suppliedHere = changedIdx.map((i) => (generation.state === 'live' ? supplied[i] : undefined));
+    const toEmbed = changed.filter((_, j) => suppliedHere[j] === undefined);
+    const out = toEmbed.length > 0 ? await engine.embed(toEmbed.map(embeddingText), 'document') : { vectors: [], tokenCounts: [], unknownTokens: [], truncated: [] };
+    let next = 0;
+    vectorsByGeneration.set(
+      generation.id,
+      suppliedHere.map((v) => v ?? out.vectors[next++]!),
+    );
+    // Drift windows see what the model embedded (supplied vectors have no token statistics).
+    if (generation.state === 'live' && out.vectors.length > 0) {
       ctx.events.emitDocuments({
         collection: collection.name,
         generation: generation.id,

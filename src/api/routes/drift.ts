@@ -7,10 +7,9 @@
  * PATCH /:name/drift            admin  partial `settings.drift` (snake_case; see README); returns the effective config
  */
 import { Hono } from 'hono';
-import { z } from 'zod';
 import { InvalidInputError } from '../../errors.ts';
-import { driftConfigFrom, driftConfigView, driftSettingsSchema, mergeDriftSettings } from '../../lifecycle/drift/config.ts';
-import { MAX_REFERENCE_QUERIES, type DriftMonitor, type ReferenceSummary } from '../../lifecycle/drift/monitor.ts';
+import { driftConfigFrom, driftConfigView, mergeDriftSettings } from '../../lifecycle/drift/config.ts';
+import type { DriftMonitor, ReferenceSummary } from '../../lifecycle/drift/monitor.ts';
 import type { DriftPolicy } from '../../lifecycle/policy.ts';
 import { requireCollection } from '../../search/context.ts';
 import { requireRole } from '../auth.ts';
@@ -19,13 +18,6 @@ import type { ApiDeps, ApiEnv } from '../env.ts';
 
 export function driftRoutes(deps: ApiDeps, drift: DriftMonitor, policy: DriftPolicy): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
-  const referenceSchema = z
-    .object({
-      queries: z.array(z.string().trim().min(1).max(deps.config.maxTextChars)).min(2).max(MAX_REFERENCE_QUERIES).optional(),
-      documents: z.boolean().optional().describe('true: sample the document reference again from the live generation'),
-    })
-    .strict();
-
   app.get('/:name/drift', requireRole(deps.keys, 'read'), async (c) => {
     const name = c.req.param('name');
     const limitText = c.req.query('history');
@@ -50,7 +42,7 @@ export function driftRoutes(deps: ApiDeps, drift: DriftMonitor, policy: DriftPol
   });
 
   app.post('/:name/drift/reference', requireRole(deps.keys, 'write'), async (c) => {
-    const body = await readJson(c, referenceSchema);
+    const body = await readJson(c, deps.schemas.driftReference);
     if (body.queries === undefined && body.documents !== true) throw new InvalidInputError('give "queries" (an array of query texts) or "documents": true');
     const name = c.req.param('name');
     const references: ReferenceSummary[] = [];
@@ -60,7 +52,7 @@ export function driftRoutes(deps: ApiDeps, drift: DriftMonitor, policy: DriftPol
   });
 
   app.patch('/:name/drift', requireRole(deps.keys, 'admin'), async (c) => {
-    const body = await readJson(c, driftSettingsSchema);
+    const body = await readJson(c, deps.schemas.driftSettings);
     const name = c.req.param('name');
     const merged = mergeDriftSettings(requireCollection(deps.service.context, name).settings.drift, body);
     await deps.service.updateCollection(name, { settings: { drift: merged } });

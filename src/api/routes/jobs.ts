@@ -1,11 +1,8 @@
 /** Re-embedding jobs and rollback: /v1/jobs/… and /v1/collections/{name}/reembed|rollback. */
 import { Hono } from 'hono';
-import { z } from 'zod';
 import { requireRole } from '../auth.ts';
 import { readJson } from '../body.ts';
 import type { ApiDeps, ApiEnv } from '../env.ts';
-
-const reembedSchema = z.object({ model: z.string().min(1).optional() }).strict();
 
 export function jobsRoutes(deps: ApiDeps): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
@@ -20,7 +17,7 @@ export function jobsRoutes(deps: ApiDeps): Hono<ApiEnv> {
 export function collectionLifecycleRoutes(deps: ApiDeps): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   app.post('/:name/reembed', requireRole(deps.keys, 'admin'), async (c) => {
-    const body = await readJson(c, reembedSchema, { emptyAs: {} });
+    const body = await readJson(c, deps.schemas.reembed, { emptyAs: {} });
     const job = await deps.lifecycle.jobs.start(c.req.param('name'), { model: body.model, reason: 'manual' });
     return c.json(job, 202);
   });

@@ -1,33 +1,22 @@
 /** Model administration: POST /v1/models/import, PUT /v1/models/aliases/{alias}. */
 import { Hono } from 'hono';
-import { z } from 'zod';
 import { importHuggingFaceFolder } from '../../models/hf-import.ts';
 import { primaryOnnx } from '../../models/registry.ts';
 import { requireRole } from '../auth.ts';
 import { readJson } from '../body.ts';
 import type { ApiDeps, ApiEnv } from '../env.ts';
 
-const importSchema = z
-  .object({
-    path: z.string().min(1).describe('A Hugging Face sentence-transformers ONNX folder on the server'),
-    name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i),
-    version: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i).optional(),
-    query_prefix: z.string().optional(),
-    document_prefix: z.string().optional(),
-  })
-  .strict();
-const aliasSchema = z.object({ target: z.string().min(1) }).strict();
-
 export function modelAdminRoutes(deps: ApiDeps): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   const registry = deps.service.engines.registry;
   app.post('/import', requireRole(deps.keys, 'admin'), async (c) => {
-    const body = await readJson(c, importSchema);
+    const body = await readJson(c, deps.schemas.importModel);
     const version = await importHuggingFaceFolder(registry, body.path, {
       name: body.name,
       version: body.version,
       queryPrefix: body.query_prefix,
       documentPrefix: body.document_prefix,
+      matryoshka: body.matryoshka,
     });
     return c.json(
       { id: version.id, dimensions: version.manifest.dimensions, dtype: primaryOnnx(version.manifest).dtype, pooling: version.manifest.pooling, max_tokens: version.manifest.maxTokens },
@@ -35,7 +24,7 @@ export function modelAdminRoutes(deps: ApiDeps): Hono<ApiEnv> {
     );
   });
   app.put('/aliases/:alias', requireRole(deps.keys, 'admin'), async (c) => {
-    const body = await readJson(c, aliasSchema);
+    const body = await readJson(c, deps.schemas.setAlias);
     await registry.setAlias(c.req.param('alias'), body.target);
     return c.json({ alias: c.req.param('alias'), target: (await registry.resolve(c.req.param('alias'))).id });
   });

@@ -1,0 +1,238 @@
+/**
+ * Response shapes of the HTTP API as zod schemas: the source of the responses in /openapi.json
+ * and of the typed client's response types; the tests parse real responses with them. A server
+ * may add fields without breaking a client: the document does not forbid extra properties.
+ */
+import { z } from 'zod';
+
+const timestamp = z.string().describe('ISO 8601');
+const metadata = z.record(z.string(), z.unknown());
+const mode = z.enum(['dense', 'keyword', 'hybrid']);
+
+export const errorResponse = z.object({
+  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+});
+
+const hnswSettings = z.object({ M: z.number().int(), efConstruction: z.number().int(), efSearch: z.number().int() });
+
+export const collection = z
+  .object({
+    name: z.string(),
+    document_count: z.number().int(),
+    model: z.string().describe('Concrete name@version of the live generation'),
+    active: z.string().describe('Same as model'),
+    target: z.string().describe('Alias or name@version the collection follows'),
+    model_target: z.string().describe('Same as target'),
+    dimensions: z.number().int(),
+    backend: z.enum(['hnsw', 'pinecone']),
+    generation: z.number().int(),
+    hnsw: hnswSettings,
+    hybrid_alpha: z.number(),
+    created_at: timestamp,
+    updated_at: timestamp,
+  });
+
+const rankScore = z.object({ rank: z.number().int(), score: z.number() });
+
+export const searchHit = z
+  .object({
+    id: z.string(),
+    score: z.number(),
+    metadata,
+    text: z.string().optional(),
+    title: z.string().nullable().optional(),
+    explain: z
+      .object({ dense: rankScore.nullable(), keyword: rankScore.nullable(), alpha: z.number().optional() })
+      .optional()
+      .describe('The dense and keyword rank and score that produced the hit'),
+  });
+
+export const searchResponse = z
+  .object({ results: z.array(searchHit), model: z.string(), generation: z.number().int(), took_ms: z.number() });
+
+export const embeddingsResponse = z
+  .object({
+    object: z.literal('list'),
+    data: z.array(
+      z
+        .object({
+          object: z.literal('embedding'),
+          index: z.number().int(),
+          embedding: z.union([z.array(z.number()), z.string().describe('base64 of little-endian float32')]),
+        }),
+    ),
+    model: z.string(),
+    usage: z.object({ prompt_tokens: z.number().int(), total_tokens: z.number().int() }),
+  });
+
+export const modelList = z
+  .object({
+    object: z.literal('list'),
+    data: z.array(
+      z
+        .object({
+          id: z.string(),
+          object: z.literal('model'),
+          created: z.number().int(),
+          owned_by: z.string(),
+          dimensions: z.number().int(),
+          max_tokens: z.number().int(),
+          dtype: z.string(),
+          pooling: z.string(),
+          aliases: z.array(z.string()),
+          collections: z.array(z.string()),
+        }),
+    ),
+  });
+
+export const importedModel = z
+  .object({ id: z.string(), dimensions: z.number().int(), dtype: z.string(), pooling: z.string(), max_tokens: z.number().int() });
+
+export const alias = z.object({ alias: z.string(), target: z.string() });
+
+export const job = z
+  .object({
+    id: z.string(),
+    kind: z.string(),
+    collection: z.string(),
+    state: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']),
+    model: z.string(),
+    generation: z.number().int().nullable(),
+    previous_generation: z.number().int().nullable(),
+    done: z.number().int(),
+    total: z.number().int(),
+    docs_per_s: z.number().nullable(),
+    eta_seconds: z.number().nullable(),
+    reason: z.string(),
+    error: z.string().nullable(),
+    created_at: timestamp,
+    started_at: timestamp.nullable(),
+    finished_at: timestamp.nullable(),
+  });
+
+export const jobList = z.object({ jobs: z.array(job) });
+export const collectionList = z.object({ collections: z.array(collection) });
+export const deletedCollection = z.object({ deleted: z.string() });
+export const upsertResult = z.object({ upserted: z.number().int(), unchanged: z.number().int(), count: z.number().int() });
+export const deletedDocuments = z.object({ deleted: z.number().int(), ids: z.array(z.string()) });
+
+export const document = z
+  .object({
+    id: z.string(),
+    text: z.string(),
+    title: z.string().nullable(),
+    metadata,
+    content_hash: z.string(),
+    created_at: timestamp,
+    updated_at: timestamp,
+  });
+
+const driftState = z.enum(['ok', 'warning', 'drifted']);
+const driftMetric = z
+  .object({
+    name: z.string(),
+    kind: z.string(),
+    value: z.number().nullable(),
+    threshold: z.number().nullable(),
+    exceeded: z.boolean(),
+    window: z.object({ index: z.number().int(), size: z.number().int(), generation: z.number().int(), evaluated_at: timestamp }),
+  });
+
+export const driftStatus = z
+  .object({
+    collection: z.string(),
+    state: driftState,
+    generation: z.number().int(),
+    model: z.string(),
+    metrics: z.array(driftMetric),
+    kinds: z.record(z.string(), z.object({ state: driftState })),
+    history: z.array(z.object({ kind: z.string(), state: z.string(), alert: z.boolean(), created_at: timestamp })),
+    config: z.record(z.string(), z.unknown()),
+    policy: z
+      .object({
+        mode: z.enum(['auto', 'notify']),
+        decision: z.string(),
+        reason: z.string(),
+        last_action: z.object({ decision: z.string(), reason: z.string(), at: z.string() }).nullable(),
+      }),
+  });
+
+export const driftReferences = z
+  .object({
+    collection: z.string(),
+    references: z.array(
+      z.object({ kind: z.string(), source: z.string(), count: z.number().int(), generation: z.number().int(), created_at: timestamp }),
+    ),
+  });
+
+export const driftConfig = z.object({ collection: z.string(), config: z.record(z.string(), z.unknown()) });
+
+const modeMetrics = z.object({ 'ndcg@10': z.number(), 'mrr@10': z.number() }).catchall(z.number()).describe('ndcg@10, mrr@10 and recall@<k>');
+const evalResult = z
+  .object({
+    collection: z.string(),
+    dataset: z.string(),
+    queries: z.number().int(),
+    generation: z.number().int(),
+    model: z.string(),
+    k: z.number().int(),
+    ef_search: z.number().int(),
+    hybrid_alpha: z.number(),
+    modes: z.partialRecord(mode, modeMetrics),
+    'ann_recall@10': z.number().nullable(),
+    latency_ms: z.object({ p50: z.number(), p99: z.number() }).nullable(),
+    missing_judged_documents: z.number().int(),
+    took_ms: z.number(),
+  });
+
+export const evalSet = z.object({ dataset: z.string(), margin: z.number(), registered_at: timestamp });
+
+export const evalReport = evalResult
+  .extend({
+    compare: z.object({ generation: z.number().int(), model: z.string(), result: evalResult }).optional(),
+    eval_set: evalSet.optional().describe('With register: the evaluation set now registered'),
+  });
+
+export const tuneResult = z.object({
+  collection: z.string(),
+  dataset: z.string(),
+  queries: z.number().int(),
+  generation: z.number().int(),
+  model: z.string(),
+  alpha: z.object({
+    chosen: z.number(),
+    previous: z.number(),
+    'cv_ndcg@10': z.number(),
+    'in_sample_ndcg@10': z.number(),
+    'previous_ndcg@10': z.number(),
+    folds: z
+      .array(z.object({ alpha: z.number(), 'train_ndcg@10': z.number(), 'test_ndcg@10': z.number(), test_queries: z.number().int() }))
+      .readonly(),
+    seed: z.number().int(),
+    grid: z.array(z.object({ alpha: z.number(), 'ndcg@10': z.number() })).readonly(),
+  }),
+  ef_search: z
+    .object({
+      chosen: z.number().int(),
+      previous: z.number().int(),
+      target_recall: z.number(),
+      reached: z.boolean(),
+      sweep: z.array(z.object({ ef: z.number().int(), 'ann_recall@10': z.number() })).readonly(),
+    })
+    .nullable()
+    .describe('null for backends without an efSearch (Pinecone)'),
+  stored: z.boolean(),
+  took_ms: z.number(),
+});
+
+export const evalSetDeleted = z.object({ deleted: z.literal(true) });
+
+export const health = z.object({ status: z.literal('ok') });
+export const readiness = z
+  .object({
+    status: z.enum(['ready', 'starting']),
+    models: z.array(z.object({ id: z.string(), device: z.string(), fallback_reason: z.string().optional() })),
+    device: z.string().nullable(),
+    store: z.string(),
+    collections: z.number().int(),
+  });
