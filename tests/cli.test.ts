@@ -1,6 +1,6 @@
 /** The `sextant` command as a user runs it: a real child process per call. */
 import { spawnSync } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { CLI, startChildServer, tempDir } from './helpers/server.ts';
@@ -98,6 +98,47 @@ describe('sextant CLI', () => {
     const after = JSON.parse(sextant(['search', 'papers', 'library classification', '--json'], env).stdout) as { model: string; results: { id: string }[] };
     expect(after.model).toBe('use-lite@1-int8');
     expect(after.results[0]!.id).toBe('a2');
+  });
+
+  it('with --url, every command goes through the typed client to the server', async () => {
+    const dir = await tempDir('sextant-cli-remote-');
+    cleanups.push(dir.remove);
+    const server = await startChildServer({ SEXTANT_DATA_DIR: join(dir.path, 'data'), SEXTANT_API_KEYS: 'cli-admin:admin,cli-reader:read' });
+    cleanups.push(() => server.kill());
+    const jsonl = join(dir.path, 'docs.jsonl');
+    await writeFile(
+      jsonl,
+      ['{"_id":"w1","title":"Wings","text":"Flutter of thin wings at supersonic speed"}', '{"_id":"w2","text":"Subject catalogues and classification in libraries"}'].join('\n'),
+    );
+    const beir = join(dir.path, 'beir');
+    await mkdir(beir);
+    await writeFile(join(beir, 'queries.jsonl'), '{"_id":"q1","text":"library classification"}\n');
+    await writeFile(join(beir, 'qrels.tsv'), 'q1\tw2\t1\n');
+    const remote = ['--url', server.url, '--api-key', 'cli-admin'];
+
+    const indexed = sextant(['index', 'remote', jsonl, ...remote]);
+    expect(indexed.code, indexed.stderr).toBe(0);
+    expect(JSON.parse(indexed.stdout.trim().split('\n').at(-1)!)).toMatchObject({ documents: 2, upserted: 2 });
+    const search = sextant(['search', 'remote', 'library classification', '--json', ...remote]);
+    expect(search.code, search.stderr).toBe(0);
+    expect((JSON.parse(search.stdout) as { results: { id: string }[] }).results[0]!.id).toBe('w2');
+    const evaluated = sextant(['eval', 'remote', '--dataset', beir, '--json', ...remote]);
+    expect(evaluated.code, evaluated.stderr).toBe(0);
+    expect(JSON.parse(evaluated.stdout)).toMatchObject({ queries: 1, modes: { dense: { 'mrr@10': 1 } } });
+    const reembed = sextant(['reembed', 'remote', '--model', 'use-lite@1-int8', '--follow', ...remote]);
+    expect(reembed.code, reembed.stderr).toBe(0);
+    expect(JSON.parse(reembed.stdout.trim().split('\n').at(-1)!)).toMatchObject({ state: 'succeeded', model: 'use-lite@1-int8', done: 2, total: 2 });
+
+    // The server's errors reach the user as one line with the server's message and a non-zero exit.
+    const missing = sextant(['search', 'nothing-here', 'x', ...remote]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/404 collection 'nothing-here' does not exist/);
+    const weak = sextant(['reembed', 'remote', '--url', server.url, '--api-key', 'cli-reader']);
+    expect(weak.code).toBe(1);
+    expect(weak.stderr).toMatch(/403/);
+    const down = sextant(['search', 'remote', 'x', '--url', 'http://127.0.0.1:9']);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(/cannot reach http:\/\/127\.0\.0\.1:9/);
   });
 
   it('refuses a second process on a locked data dir at once, naming the holder', async () => {

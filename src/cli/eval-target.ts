@@ -3,11 +3,12 @@
  * path must then exist on the server's filesystem) or on the data directory in this process.
  */
 import { resolve } from 'node:path';
+import { NotFoundApiError, SextantClient, type EvalReport, type TuneResult } from '../client/index.ts';
 import type { Config } from '../config.ts';
-import { clearEvalSet, evaluateWithCompare, registerEvalSet, type EvalReport, type EvalSet } from '../lifecycle/evaluate.ts';
-import { tuneCollection, type TuneResult } from '../lifecycle/tune.ts';
+import { clearEvalSet, evaluateWithCompare, registerEvalSet } from '../lifecycle/evaluate.ts';
+import { tuneCollection } from '../lifecycle/tune.ts';
 import { SearchService } from '../search/service.ts';
-import { HttpClient, RemoteError } from './http-client.ts';
+import { cliClient } from './client.ts';
 
 export interface EvalCommandOptions {
   readonly generation?: number;
@@ -23,7 +24,8 @@ export interface TuneCommandOptions {
   readonly dryRun?: boolean;
 }
 
-export type EvalOutput = EvalReport & { readonly eval_set?: EvalSet };
+/** The report as the API sends it (the local run returns the same shape). */
+export type EvalOutput = EvalReport;
 
 export interface EvalTarget {
   evaluate(collection: string, dataset: string, opts: EvalCommandOptions): Promise<EvalOutput>;
@@ -33,35 +35,35 @@ export interface EvalTarget {
   close(): Promise<void>;
 }
 
+// Evaluations and tuning run for minutes on large sets: no client timeout.
+const LONG_RUNNING = { timeoutMs: 0 };
+
 class RemoteEvalTarget implements EvalTarget {
-  constructor(private readonly http: HttpClient) {}
+  constructor(private readonly client: SextantClient) {}
 
   evaluate(collection: string, dataset: string, o: EvalCommandOptions): Promise<EvalOutput> {
-    return this.http.request('POST', `/v1/collections/${encodeURIComponent(collection)}/eval`, {
+    const compare = o.compare;
+    return this.client.evaluate(collection, {
       dataset: resolve(dataset),
       generation: o.generation,
-      compare: o.compare,
+      compare,
       k: o.k,
       ef: o.ef,
       register: o.register,
       margin: o.margin,
-    });
+    }, LONG_RUNNING);
   }
 
   tune(collection: string, dataset: string, o: TuneCommandOptions): Promise<TuneResult> {
-    return this.http.request('POST', `/v1/collections/${encodeURIComponent(collection)}/tune`, {
-      dataset: resolve(dataset),
-      target_recall: o.targetRecall,
-      dry_run: o.dryRun,
-    });
+    return this.client.tune(collection, { dataset: resolve(dataset), target_recall: o.targetRecall, dry_run: o.dryRun }, LONG_RUNNING);
   }
 
   async unregister(collection: string): Promise<boolean> {
     try {
-      await this.http.request('DELETE', `/v1/collections/${encodeURIComponent(collection)}/eval-set`);
+      await this.client.deleteEvalSet(collection);
       return true;
     } catch (err) {
-      if (err instanceof RemoteError && err.status === 404 && err.code === 'not_found') return false;
+      if (err instanceof NotFoundApiError) return false;
       throw err;
     }
   }
@@ -92,6 +94,6 @@ class LocalEvalTarget implements EvalTarget {
 }
 
 export async function openEvalTarget(config: Config): Promise<EvalTarget> {
-  if (config.url) return new RemoteEvalTarget(new HttpClient(config.url, config.apiKey));
+  if (config.url) return new RemoteEvalTarget(cliClient(config.url, config.apiKey));
   return new LocalEvalTarget(await SearchService.open(config));
 }

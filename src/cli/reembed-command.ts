@@ -5,12 +5,14 @@ import { Lifecycle } from '../lifecycle/lifecycle.ts';
 import type { JobView } from '../lifecycle/jobs.ts';
 import { SearchService } from '../search/service.ts';
 import { configFrom, parse } from './args.ts';
-import { HttpClient } from './http-client.ts';
+import { cliClient } from './client.ts';
 import { progressBar } from './progress.ts';
 
 const TERMINAL = ['succeeded', 'failed', 'cancelled'];
 
-async function follow(read: () => Promise<JobView>, label: string): Promise<JobView> {
+type JobProgress = Pick<JobView, 'state' | 'done' | 'total' | 'docs_per_s' | 'eta_seconds' | 'error'>;
+
+async function follow<J extends JobProgress>(read: () => Promise<J>, label: string): Promise<J> {
   const bar = progressBar(label);
   for (;;) {
     const job = await read();
@@ -39,11 +41,11 @@ export async function reembedCommand(argv: string[]): Promise<void> {
   const [collection] = positionals;
   if (!collection) throw new InvalidInputError('usage: sextant reembed <collection> [--model name@version] [--follow] [--url URL]');
   const config = configFrom(values);
-  let job: JobView;
+  let job: JobProgress;
   if (config.url) {
-    const http = new HttpClient(config.url, config.apiKey);
-    job = await http.request<JobView>('POST', `/v1/collections/${encodeURIComponent(collection)}/reembed`, values.model ? { model: values.model } : {});
-    if (values.follow) job = await follow(() => http.request<JobView>('GET', `/v1/jobs/${job.id}`), `re-embedding ${collection} -> ${job.model}`);
+    const client = cliClient(config.url, config.apiKey);
+    const started = await client.reembed(collection, values.model ? { model: values.model } : {});
+    job = values.follow ? await follow(() => client.getJob(started.id), `re-embedding ${collection} -> ${started.model}`) : started;
   } else {
     // Without a server the job runs in this process, so it is always followed to the end.
     const service = await SearchService.open(config);

@@ -2,42 +2,47 @@
  * CLI commands work on a running server (--url / SEXTANT_URL) or, without one, on the data
  * directory directly (which they lock, so they never race a server on the same files).
  */
+import { CollectionExistsApiError, CollectionNotFoundApiError, SextantClient, type SearchResponse } from '../client/index.ts';
 import type { Config } from '../config.ts';
 import type { IndexTarget } from '../ingest/bulk.ts';
 import type { DocumentInput, UpsertResult } from '../search/documents.ts';
-import type { SearchRequest, SearchResponse } from '../search/query.ts';
+import type { SearchRequest } from '../search/query.ts';
 import { SearchService } from '../search/service.ts';
-import { HttpClient, RemoteError } from './http-client.ts';
+import { cliClient } from './client.ts';
 
 export interface CliTarget extends IndexTarget {
+  /** The response as the API sends it (the local search returns the same shape). */
   search(collection: string, request: SearchRequest): Promise<SearchResponse>;
   close(): Promise<void>;
 }
 
 class RemoteTarget implements CliTarget {
-  constructor(private readonly http: HttpClient) {}
+  constructor(private readonly client: SextantClient) {}
 
   async ensureCollection(name: string): Promise<void> {
     try {
-      await this.http.request('GET', `/v1/collections/${encodeURIComponent(name)}`);
+      await this.client.getCollection(name);
     } catch (err) {
-      if (!(err instanceof RemoteError) || err.status !== 404) throw err;
-      await this.http.request('POST', '/v1/collections', { name }).catch((e: unknown) => {
-        if (!(e instanceof RemoteError) || e.status !== 409) throw e; // created meanwhile: fine
+      if (!(err instanceof CollectionNotFoundApiError)) throw err;
+      await this.client.createCollection({ name }).catch((e: unknown) => {
+        if (!(e instanceof CollectionExistsApiError)) throw e; // created meanwhile: fine
       });
     }
   }
 
   upsert(collection: string, docs: readonly DocumentInput[]): Promise<UpsertResult> {
-    return this.http.request('POST', `/v1/collections/${encodeURIComponent(collection)}/documents`, { documents: docs });
+    return this.client.upsertDocuments(
+      collection,
+      docs.map((d) => ({ ...d, metadata: d.metadata === undefined ? undefined : { ...d.metadata }, vector: d.vector === undefined ? undefined : [...d.vector] })),
+    );
   }
 
   search(collection: string, r: SearchRequest): Promise<SearchResponse> {
-    return this.http.request('POST', `/v1/collections/${encodeURIComponent(collection)}/search`, {
+    return this.client.search(collection, {
       mode: r.mode,
       query: r.query,
       k: r.k,
-      filter: r.filter,
+      filter: r.filter === undefined ? undefined : { ...r.filter },
       alpha: r.alpha,
       include_text: r.includeText,
       explain: r.explain,
@@ -68,6 +73,6 @@ class LocalTarget implements CliTarget {
 }
 
 export async function openTarget(config: Config): Promise<CliTarget> {
-  if (config.url) return new RemoteTarget(new HttpClient(config.url, config.apiKey));
+  if (config.url) return new RemoteTarget(cliClient(config.url, config.apiKey));
   return new LocalTarget(await SearchService.open(config));
 }
