@@ -56,7 +56,7 @@ function logFallbackOnce(reason: string): void {
   loggedFallbacks.add(reason);
   log.warn('SEXTANT_DEVICE=cuda requested but CUDA cannot be used; running on CPU', {
     reason,
-    hint: 'install the CUDA provider with: ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node',
+    hint: 'install the CUDA provider with: ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node --dangerously-allow-all-scripts',
   });
 }
 
