@@ -35,7 +35,7 @@ import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { HnswIndex } from '../src/index/hnsw.ts';
-import { DEFAULT_HNSW, type HnswSettings } from '../src/index/types.ts';
+import { DEFAULT_HNSW, type HnswSettings } from '../src/values/backend.ts';
 import { setLogLevel } from '../src/log.ts';
 import { mulberry32 } from '../src/util/random.ts';
 

@@ -48,7 +48,7 @@ import { loadConfig } from '../src/config.ts';
 import { EmbeddingEngine } from '../src/embedding/engine.ts';
 import { generationDir } from '../src/index/factory.ts';
 import { HnswIndex } from '../src/index/hnsw.ts';
-import { DEFAULT_HNSW } from '../src/index/types.ts';
+import { DEFAULT_HNSW } from '../src/values/backend.ts';
 import { readRecords } from '../src/ingest/records.ts';
 import { setLogLevel } from '../src/log.ts';
 import { DEFAULT_MODEL_ID, ModelRegistry } from '../src/models/registry.ts';

@@ -14,8 +14,8 @@ import {
   InvalidInputError,
   InvalidVectorError,
 } from '../src/errors.ts';
-import { matchesFilter } from '../src/index/filter.ts';
-import type { Filter, Metadata } from '../src/index/filter.ts';
+import { matchesFilter } from '../src/values/filter.ts';
+import type { Filter, Metadata } from '../src/values/filter.ts';
 import { PineconeIndex, pineconeOptionsFromEnv, toPineconeFilter, toPineconeMetadata, upsertBatches } from '../src/index/pinecone.ts';
 import type { PineconeIndexOptions } from '../src/index/pinecone.ts';
 import type { IndexedVector } from '../src/index/types.ts';

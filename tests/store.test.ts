@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { datasetDir, readCorpus, readQrels, readQueries } from '../scripts/lib/beir.ts';
 import { CollectionExistsError, CollectionNotFoundError, InvalidInputError, InvalidVectorError } from '../src/errors.ts';
-import { DEFAULT_HNSW } from '../src/index/types.ts';
+import { DEFAULT_HNSW } from '../src/values/backend.ts';
 import { mrrAt, ndcgAt, recallAt } from '../src/search/metrics.ts';
 import { SCHEMA_VERSION } from '../src/store/schema.ts';
 import { DB_FILE, SqliteStore, toFtsQuery } from '../src/store/sqlite-store.ts';

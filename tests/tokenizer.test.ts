@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   SentencePieceUnigramTokenizer,
   type VocabularyEntry,
-} from '../src/embedding/tokenizers/sentencepiece-unigram.ts';
+} from '../src/tokenizers/sentencepiece-unigram.ts';
 import { buildTokenizerConfigJson, buildTokenizerJson } from '../src/models/use-lite/tokenizer-json.ts';
 import { parityTexts } from './fixtures/parity-texts.ts';
 

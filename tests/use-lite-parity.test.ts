@@ -12,7 +12,7 @@ import { Tokenizer } from '@tensorflow-models/universal-sentence-encoder/dist/to
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTokenizer, type TextTokenizer } from '../src/embedding/tokenizer.ts';
-import { SentencePieceUnigramTokenizer, type VocabularyEntry } from '../src/embedding/tokenizers/sentencepiece-unigram.ts';
+import { SentencePieceUnigramTokenizer, type VocabularyEntry } from '../src/tokenizers/sentencepiece-unigram.ts';
 import { describeFile } from '../src/models/files.ts';
 import { manifestSchema, type Manifest } from '../src/models/manifest.ts';
 import { convertUseLite } from '../src/models/use-lite/convert.ts';

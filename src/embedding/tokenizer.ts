@@ -7,7 +7,7 @@ import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { ModelLoadError } from '../errors.ts';
 import type { Manifest } from '../models/manifest.ts';
-import { SentencePieceUnigramTokenizer } from './tokenizers/sentencepiece-unigram.ts';
+import { SentencePieceUnigramTokenizer } from '../tokenizers/sentencepiece-unigram.ts';
 
 export interface Tokenized {
   /** Token ids as the model consumes them (special tokens included), at most maxTokens long. */

@@ -4,7 +4,8 @@ import type { Config } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import { HnswIndex } from './hnsw.ts';
 import { PineconeIndex } from './pinecone.ts';
-import type { BackendKind, HnswSettings, VectorIndex } from './types.ts';
+import type { BackendKind, HnswSettings } from '../values/backend.ts';
+import type { VectorIndex } from './types.ts';
 
 export interface GenerationRef {
   readonly collection: string;

@@ -24,10 +24,11 @@ import { mkdir, open as openFile, readdir, readFile, rename, rm, stat, unlink } 
 import { join } from 'node:path';
 import { ConfigError, InvalidInputError, InvalidVectorError } from '../errors.ts';
 import { log as rootLog, type Logger } from '../log.ts';
-import { matchesFilter, type Filter, type Metadata } from './filter.ts';
+import { matchesFilter, type Filter, type Metadata } from '../values/filter.ts';
 import { GRAPH_SPACE, type GraphHits } from './graph-protocol.ts';
 import { GraphOperationError, HnswGraph } from './graph.ts';
-import type { HnswSettings, IndexedVector, VectorHit, VectorIndex, VectorQuery } from './types.ts';
+import type { HnswSettings } from '../values/backend.ts';
+import type { IndexedVector, VectorHit, VectorIndex, VectorQuery } from './types.ts';
 
 export interface HnswOpenOptions {
   readonly dimensions: number;

@@ -28,7 +28,7 @@ import {
   InvalidVectorError,
   SextantError,
 } from '../errors.ts';
-import type { FieldCondition, Filter, Metadata, Scalar } from './filter.ts';
+import type { FieldCondition, Filter, Metadata, Scalar } from '../values/filter.ts';
 import type { IndexedVector, VectorHit, VectorIndex, VectorQuery } from './types.ts';
 
 export interface PineconeIndexOptions {

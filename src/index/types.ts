@@ -2,9 +2,8 @@
  * One interface for every vector index backend (local HNSW, Pinecone), chosen by a factory.
  * Scores are cosine similarities (vectors are unit length), higher is better.
  */
-import type { Filter, Metadata } from './filter.ts';
-
-export type BackendKind = 'hnsw' | 'pinecone';
+import type { BackendKind } from '../values/backend.ts';
+import type { Filter, Metadata } from '../values/filter.ts';
 
 export interface IndexedVector {
   readonly id: string;
@@ -24,15 +23,6 @@ export interface VectorQuery {
   readonly ef?: number;
   readonly filter?: Filter;
 }
-
-export interface HnswSettings {
-  readonly M: number;
-  readonly efConstruction: number;
-  readonly efSearch: number;
-}
-
-/** efSearch 128: recall@10 >= 0.95 on 100k x 512 embedding-like data (64 gave 0.87; measured in BENCHMARKS.md). */
-export const DEFAULT_HNSW: HnswSettings = { M: 16, efConstruction: 200, efSearch: 128 };
 
 export interface VectorIndex {
   readonly kind: BackendKind;

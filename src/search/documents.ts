@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { EmptyTextError, InvalidInputError, InvalidVectorError } from '../errors.ts';
-import type { Filter, Metadata } from '../index/filter.ts';
+import type { Filter, Metadata } from '../values/filter.ts';
 import type { IndexedVector } from '../index/types.ts';
 import type { DocumentRow, DocumentWrite, GenerationRow } from '../store/types.ts';
 import { requireCollection, writableGenerations, type SearchContext } from './context.ts';

@@ -3,7 +3,7 @@
  * fusion of both). A search resolves the live generation once, so it never mixes two.
  */
 import { EmptyTextError, InvalidInputError, InvalidVectorError } from '../errors.ts';
-import type { Filter, Metadata } from '../index/filter.ts';
+import type { Filter, Metadata } from '../values/filter.ts';
 import type { VectorHit } from '../index/types.ts';
 import type { KeywordHit } from '../store/types.ts';
 import { liveGeneration, requireCollection, requireGeneration, type SearchContext } from './context.ts';

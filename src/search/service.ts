@@ -5,8 +5,8 @@
 import type { Config } from '../config.ts';
 import { EnginePool } from '../embedding/pool.ts';
 import { CollectionExistsError, InvalidInputError } from '../errors.ts';
-import type { Filter } from '../index/filter.ts';
-import { DEFAULT_HNSW, type BackendKind, type HnswSettings } from '../index/types.ts';
+import type { Filter } from '../values/filter.ts';
+import { DEFAULT_HNSW, type BackendKind, type HnswSettings } from '../values/backend.ts';
 import { log } from '../log.ts';
 import { ModelRegistry } from '../models/registry.ts';
 import { lockDataDir, type DataDirLock } from '../store/lock.ts';

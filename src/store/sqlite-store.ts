@@ -11,9 +11,9 @@ import { endianness } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { CollectionExistsError, CollectionNotFoundError, InvalidInputError, InvalidVectorError } from '../errors.ts';
-import { matchesFilter } from '../index/filter.ts';
-import type { Filter, Metadata } from '../index/filter.ts';
-import type { BackendKind, HnswSettings } from '../index/types.ts';
+import { matchesFilter } from '../values/filter.ts';
+import type { Filter, Metadata } from '../values/filter.ts';
+import type { BackendKind, HnswSettings } from '../values/backend.ts';
 import { createFtsTableSql, ftsTableName, migrate } from './schema.ts';
 import type {
   Change,

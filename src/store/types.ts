@@ -2,8 +2,8 @@
  * Rows and operations of the SQLite store — the source of truth from which every index can be
  * rebuilt. Implemented by `SqliteStore` (sqlite-store.ts).
  */
-import type { Filter, Metadata } from '../index/filter.ts';
-import type { BackendKind, HnswSettings } from '../index/types.ts';
+import type { Filter, Metadata } from '../values/filter.ts';
+import type { BackendKind, HnswSettings } from '../values/backend.ts';
 
 export type GenerationState = 'building' | 'live' | 'retired';
 

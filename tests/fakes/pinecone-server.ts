@@ -21,8 +21,8 @@
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { matchesFilter } from '../../src/index/filter.ts';
-import type { Filter } from '../../src/index/filter.ts';
+import { matchesFilter } from '../../src/values/filter.ts';
+import type { Filter } from '../../src/values/filter.ts';
 
 export interface RecordedRequest {
   readonly server: 'data' | 'control';

@@ -1,7 +1,7 @@
 /** Collections, their documents and search: /v1/collections/… */
 import { Hono } from 'hono';
 import { DocumentNotFoundError } from '../../errors.ts';
-import { parseFilter } from '../../index/filter.ts';
+import { parseFilter } from '../../values/filter.ts';
 import { requireRole } from '../auth.ts';
 import { readJson } from '../body.ts';
 import type { ApiDeps, ApiEnv } from '../env.ts';

@@ -13,7 +13,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promis
 import { join } from 'node:path';
 import { describeFile } from '../files.ts';
 import { MANIFEST_FILE, manifestSchema, modelId, type FileEntry, type Manifest, type OnnxDtype } from '../manifest.ts';
-import type { VocabularyEntry } from '../../embedding/tokenizers/sentencepiece-unigram.ts';
+import type { VocabularyEntry } from '../../tokenizers/sentencepiece-unigram.ts';
 import { USE_LITE_ARCH, buildUseLiteOnnx, type UseLiteDtype } from './graph.ts';
 import { USE_LITE_PACKAGE, readTfjsWeights, useLitePackageDir, useLitePackageVersion, type TfjsWeights } from './tfjs-weights.ts';
 import { buildTokenizerConfigJson, buildTokenizerJson } from './tokenizer-json.ts';

@@ -15,7 +15,7 @@
  * `SentencePieceUnigramTokenizer`, which reproduces the reference exactly; never use these files
  * to produce ids for the USE Lite model itself.
  */
-import type { VocabularyEntry } from '../../embedding/tokenizers/sentencepiece-unigram.ts';
+import type { VocabularyEntry } from '../../tokenizers/sentencepiece-unigram.ts';
 
 const WORD_BOUNDARY = '\u2581';
 
