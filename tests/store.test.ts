@@ -9,8 +9,10 @@ import { datasetDir, readCorpus, readQrels, readQueries } from '../scripts/lib/b
 import { CollectionExistsError, CollectionNotFoundError, InvalidInputError, InvalidVectorError } from '../src/errors.ts';
 import { DEFAULT_HNSW } from '../src/values/backend.ts';
 import { mrrAt, ndcgAt, recallAt } from '../src/search/metrics.ts';
+import type { StoreDatabase } from '../src/store/database.ts';
 import { SCHEMA_VERSION } from '../src/store/schema.ts';
-import { DB_FILE, SqliteStore, toFtsQuery } from '../src/store/sqlite-store.ts';
+import { toFtsQuery } from '../src/store/keyword.ts';
+import { DB_FILE, SqliteStore } from '../src/store/sqlite-store.ts';
 import type { DocumentWrite, NewCollection } from '../src/store/types.ts';
 
 const REPO = resolve(import.meta.dirname, '..');
@@ -36,6 +38,11 @@ function raw(dir: string): Database.Database {
   return new Database(join(dir, DB_FILE));
 }
 
+/** The store's own connection (its pragmas), which only the database module holds. */
+function connection(store: SqliteStore): Database.Database {
+  return (store as unknown as { database: StoreDatabase }).database.handle;
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -56,7 +63,7 @@ describe('SqliteStore', () => {
 
   describe('opening', () => {
     it('creates the database with WAL, synchronous=FULL, foreign keys and the current schema', () => {
-      const db = (store as unknown as { db: Database.Database }).db;
+      const db = connection(store);
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
       expect(db.pragma('synchronous', { simple: true })).toBe(2);
       expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
@@ -350,7 +357,7 @@ describe('SqliteStore', () => {
       store.createCollection(spec('c'));
       for (let i = 1; i <= 4; i++) store.appendDriftHistory({ collection: 'c', kind: 'queries', state: 'ok', metrics: { window: i } }, 3);
       // History rows are committed without their own fsync; the connection must go back to FULL.
-      const db = (store as unknown as { db: Database.Database }).db;
+      const db = connection(store);
       expect(db.pragma('synchronous', { simple: true })).toBe(2);
       store.close();
       store = SqliteStore.open(dataDir());

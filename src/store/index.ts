@@ -1,13 +1,21 @@
-export { SqliteStore, DB_FILE, toFtsQuery, encodeVector, decodeVector } from './sqlite-store.ts';
+export { SqliteStore, DB_FILE } from './sqlite-store.ts';
+export { toFtsQuery } from './keyword.ts';
+export { encodeVector, decodeVector } from './vector-codec.ts';
 export { SCHEMA_VERSION } from './schema.ts';
 export type {
   Change,
+  ChangeLogRepository,
   CollectionRow,
+  CollectionsRepository,
   DocumentRow,
+  DocumentsRepository,
   DocumentWrite,
+  DriftRepository,
   GenerationRow,
   GenerationState,
+  JobsRepository,
   KeywordHit,
+  KeywordRepository,
   NewCollection,
   Store,
 } from './types.ts';

@@ -1,6 +1,7 @@
 /**
  * Rows and operations of the SQLite store — the source of truth from which every index can be
- * rebuilt. Implemented by `SqliteStore` (sqlite-store.ts).
+ * rebuilt. One repository interface per table group, each implemented in its own file; `Store`
+ * is all of them together, implemented by `SqliteStore` (sqlite-store.ts).
  */
 import type { Filter, Metadata } from '../values/filter.ts';
 import type { BackendKind, HnswSettings } from '../values/backend.ts';
@@ -138,9 +139,8 @@ export interface NewCollection {
   readonly hybridAlpha: number;
 }
 
-export interface Store {
-  close(): void;
-
+/** Collections and their index generations (collections.ts). */
+export interface CollectionsRepository {
   createCollection(spec: NewCollection): { collection: CollectionRow; generation: GenerationRow };
   getCollection(name: string): CollectionRow | undefined;
   listCollections(): CollectionRow[];
@@ -155,7 +155,10 @@ export interface Store {
   promoteGeneration(collection: string, id: number): void;
   /** Deletes a generation's vectors and row. */
   dropGeneration(id: number): void;
+}
 
+/** Documents and their vectors per generation (documents.ts). */
+export interface DocumentsRepository {
   /** One transaction: documents, their vectors and change-log rows. Returns the last change seq. */
   upsertDocuments(collection: string, docs: readonly DocumentWrite[]): { seq: number };
   /** One transaction; ids that do not exist are ignored. Returns the ids actually deleted. */
@@ -191,16 +194,43 @@ export interface Store {
   ): { written: string[]; seq: number };
   /** Ids of the collection's documents that have no vector in `generation`. */
   idsMissingVectors(collection: string, generation: number, limit: number): string[];
+  /** Ids of the documents that have a vector in `generation` (drift reference sampling). */
+  vectorIds(generation: number): string[];
+}
 
+/** The change log that replays writes into an index snapshot after a crash (change-log.ts). */
+export interface ChangeLogRepository {
+  /** Highest change seq overall (0 when none). */
+  lastSeq(): number;
+  /**
+   * Changes of a collection after `seq`, in order, latest change per document only; with
+   * `generation`, only changes that concern it (document writes and its own re-embedding).
+   */
+  changesSince(collection: string, seq: number, generation?: number): Change[];
+  /**
+   * Removes a collection's change rows up to and including `throughSeq` (once a snapshot holding
+   * them is durable). Returns the rows removed.
+   */
+  pruneChanges(collection: string, throughSeq: number): number;
+}
+
+/** BM25 keyword search, one FTS5 table per collection (keyword.ts). */
+export interface KeywordRepository {
+  /** BM25 over title and text with Porter stemming; `allowed` restricts to those ids. */
+  keywordSearch(collection: string, query: string, k: number, allowed?: ReadonlySet<string>): KeywordHit[];
+}
+
+/** Re-embedding jobs (jobs.ts). */
+export interface JobsRepository {
   createJob(job: Pick<JobRow, 'id' | 'collection' | 'model' | 'reason' | 'total'>): JobRow;
   getJob(id: string): JobRow | undefined;
   /** Newest first; one collection's when given. */
   listJobs(collection?: string): JobRow[];
   updateJob(id: string, patch: JobPatch): JobRow;
+}
 
-  /** Ids of the documents that have a vector in `generation` (drift reference sampling). */
-  vectorIds(generation: number): string[];
-
+/** Drift references and the history of evaluated drift windows (drift.ts). */
+export interface DriftRepository {
   /** Replaces the collection's reference of that kind. */
   putDriftReference(ref: Pick<DriftReferenceRow, 'collection' | 'kind' | 'generation' | 'vectors' | 'scores'>): DriftReferenceRow;
   getDriftReference(collection: string, kind: DriftKindRow): DriftReferenceRow | undefined;
@@ -209,15 +239,18 @@ export interface Store {
   appendDriftHistory(entry: Pick<DriftHistoryRow, 'collection' | 'kind' | 'state' | 'metrics'>, keep: number): DriftHistoryRow;
   /** Newest first; one kind's when given. */
   listDriftHistory(collection: string, options?: { kind?: DriftKindRow; limit?: number }): DriftHistoryRow[];
+}
 
-  /** Highest change seq overall (0 when none). */
-  lastSeq(): number;
-  /**
-   * Changes of a collection after `seq`, in order, latest change per document only; with
-   * `generation`, only changes that concern it (document writes and its own re-embedding).
-   */
-  changesSince(collection: string, seq: number, generation?: number): Change[];
-
-  /** BM25 over title and text with Porter stemming; `allowed` restricts to those ids. */
-  keywordSearch(collection: string, query: string, k: number, allowed?: ReadonlySet<string>): KeywordHit[];
+/**
+ * Every repository behind one object (`SqliteStore`). New code should take the one repository it
+ * needs; this interface stays until callers have moved.
+ */
+export interface Store
+  extends CollectionsRepository,
+    DocumentsRepository,
+    ChangeLogRepository,
+    KeywordRepository,
+    JobsRepository,
+    DriftRepository {
+  close(): void;
 }
