@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
+import { DEFAULT_PINECONE_TIMEOUT_MS } from './index/pinecone/options.ts';
 
 const positiveInt = z.coerce.number().int().positive();
 
@@ -64,6 +65,12 @@ export const configSchema = z.object({
   pineconeIndexHost: z.string().optional(),
   pineconeIndex: z.string().optional(),
   pineconeControllerHost: z.string().optional(),
+  /**
+   * PINECONE_TIMEOUT_MS: limit for each Pinecone operation (upsert, query, delete, fetch, stats,
+   * describe), the SDK's retries and their backoff included; past it the operation fails with
+   * backend_unavailable (HTTP 503). Default 10000.
+   */
+  pineconeTimeoutMs: positiveInt.default(DEFAULT_PINECONE_TIMEOUT_MS),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -97,6 +104,7 @@ const ENV_NAMES: Record<keyof Config, string> = {
   pineconeIndexHost: 'PINECONE_INDEX_HOST',
   pineconeIndex: 'PINECONE_INDEX',
   pineconeControllerHost: 'PINECONE_CONTROLLER_HOST',
+  pineconeTimeoutMs: 'PINECONE_TIMEOUT_MS',
 };
 
 export function envNameOf(key: keyof Config): string {

@@ -5,7 +5,9 @@
  */
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { startServer } from '../src/api/server.ts';
+import { loadConfig } from '../src/config.ts';
 import {
   BackendAuthError,
   BackendNotFoundError,
@@ -16,11 +18,16 @@ import {
 } from '../src/errors.ts';
 import { matchesFilter } from '../src/values/filter.ts';
 import type { Filter, Metadata } from '../src/values/filter.ts';
-import { PineconeIndex, pineconeOptionsFromEnv, toPineconeFilter, toPineconeMetadata, upsertBatches } from '../src/index/pinecone.ts';
-import type { PineconeIndexOptions } from '../src/index/pinecone.ts';
+import { toPineconeFilter } from '../src/index/pinecone/filter.ts';
+import { PineconeIndex } from '../src/index/pinecone/index.ts';
+import { DEFAULT_PINECONE_MAX_RETRIES, DEFAULT_PINECONE_TIMEOUT_MS, pineconeOptionsFromConfig } from '../src/index/pinecone/options.ts';
+import type { PineconeIndexOptions } from '../src/index/pinecone/options.ts';
+import { toPineconeMetadata, upsertBatches } from '../src/index/pinecone/records.ts';
 import type { IndexedVector } from '../src/index/types.ts';
+import { setLogLevel } from '../src/log.ts';
 import { startFakePinecone } from './fakes/pinecone-server.ts';
 import type { FakePinecone, RecordedRequest } from './fakes/pinecone-server.ts';
+import { api, tempDir } from './helpers/server.ts';
 import { cosine } from './helpers/vectors.ts';
 import { mulberry32 as rng } from '../src/util/random.ts';
 
@@ -515,28 +522,111 @@ describe('errors', () => {
   });
 });
 
-describe('pineconeOptionsFromEnv', () => {
-  it('reads host or index name and rejects what is missing', () => {
-    expect(pineconeOptionsFromEnv({ PINECONE_API_KEY: 'k', PINECONE_INDEX_HOST: 'http://127.0.0.1:5081' }, 'c1', 384)).toEqual({
+describe('pineconeOptionsFromConfig', () => {
+  const fromEnv = (env: Record<string, string>) => loadConfig({}, env);
+
+  it('reads host or index name and the timeout from the configuration, and rejects what is missing', () => {
+    expect(pineconeOptionsFromConfig(fromEnv({ PINECONE_API_KEY: 'k', PINECONE_INDEX_HOST: 'http://127.0.0.1:5081' }), 'c1', 384)).toEqual({
       apiKey: 'k',
       indexHost: 'http://127.0.0.1:5081',
       namespace: 'c1',
       dimensions: 384,
+      requestTimeoutMs: DEFAULT_PINECONE_TIMEOUT_MS,
     });
+    expect(DEFAULT_PINECONE_TIMEOUT_MS).toBe(10_000);
     expect(
-      pineconeOptionsFromEnv({ PINECONE_API_KEY: 'k', PINECONE_INDEX: 'idx', PINECONE_CONTROLLER_HOST: 'http://localhost:5080', PINECONE_TIMEOUT_MS: '2500' }, 'c1', 384),
+      pineconeOptionsFromConfig(
+        fromEnv({ PINECONE_API_KEY: 'k', PINECONE_INDEX: 'idx', PINECONE_CONTROLLER_HOST: 'http://localhost:5080', PINECONE_TIMEOUT_MS: '2500' }),
+        'c1',
+        384,
+      ),
     ).toEqual({ apiKey: 'k', indexName: 'idx', controllerHost: 'http://localhost:5080', requestTimeoutMs: 2500, namespace: 'c1', dimensions: 384 });
-    expect(() => pineconeOptionsFromEnv({ PINECONE_INDEX: 'idx' }, 'c1', 384)).toThrow(/PINECONE_API_KEY/);
-    expect(() => pineconeOptionsFromEnv({ PINECONE_API_KEY: 'k' }, 'c1', 384)).toThrow(ConfigError);
-    expect(() => pineconeOptionsFromEnv({ PINECONE_API_KEY: 'k' }, 'c1', 384)).toThrow(/PINECONE_INDEX_HOST .* or PINECONE_INDEX/);
-    expect(() => pineconeOptionsFromEnv({ PINECONE_API_KEY: 'k', PINECONE_INDEX: 'i', PINECONE_TIMEOUT_MS: 'soon' }, 'c1', 384)).toThrow(/PINECONE_TIMEOUT_MS/);
-    expect(() => pineconeOptionsFromEnv({ PINECONE_API_KEY: 'k', PINECONE_INDEX_HOST: 'http://[bad' }, 'c1', 384)).toThrow(ConfigError);
+    expect(() => pineconeOptionsFromConfig(fromEnv({ PINECONE_INDEX: 'idx' }), 'c1', 384)).toThrow(/PINECONE_API_KEY/);
+    expect(() => pineconeOptionsFromConfig(fromEnv({ PINECONE_API_KEY: 'k' }), 'c1', 384)).toThrow(ConfigError);
+    expect(() => pineconeOptionsFromConfig(fromEnv({ PINECONE_API_KEY: 'k' }), 'c1', 384)).toThrow(/PINECONE_INDEX_HOST .* or PINECONE_INDEX/);
+    expect(() => pineconeOptionsFromConfig(fromEnv({ PINECONE_API_KEY: 'k', PINECONE_INDEX_HOST: 'http://[bad' }), 'c1', 384)).toThrow(ConfigError);
+    for (const bad of ['soon', '0', '-5', '1.5']) {
+      expect(() => fromEnv({ PINECONE_API_KEY: 'k', PINECONE_INDEX: 'i', PINECONE_TIMEOUT_MS: bad })).toThrow(/PINECONE_TIMEOUT_MS/);
+    }
   });
 
-  it('opens from the environment against the fake', async () => {
-    const index = await PineconeIndex.open(pineconeOptionsFromEnv({ PINECONE_API_KEY: fake.apiKey, PINECONE_INDEX_HOST: `${fake.url}/` }, 'envns', DIM));
+  it('opens from the configuration against the fake', async () => {
+    const config = fromEnv({ PINECONE_API_KEY: fake.apiKey, PINECONE_INDEX_HOST: `${fake.url}/` });
+    const index = await PineconeIndex.open(pineconeOptionsFromConfig(config, 'envns', DIM));
     await index.upsert(corpus(3, 1));
     expect(await index.count()).toBe(3);
     expect(fake.namespaces().get('envns')?.size).toBe(3);
+  });
+});
+
+describe('PINECONE_TIMEOUT_MS', () => {
+  it('ends a call at its deadline even while the SDK would still be retrying 5xx answers', async () => {
+    const index = await open({ requestTimeoutMs: 250, maxRetries: DEFAULT_PINECONE_MAX_RETRIES });
+    // Each attempt gets a 503 150 ms in; the SDK would back off ~200 ms and retry, up to 4 attempts (~2 s in all).
+    fake.delayAnswers(150);
+    fake.failNext(503, DEFAULT_PINECONE_MAX_RETRIES + 1);
+    const err = await index.search({ vector: unitVectors(1, DIM, 1)[0]!, k: 2 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BackendUnavailableError);
+    expect((err as Error).message).toMatch(/Pinecone query at .* timed out after 250 ms/);
+    // The retry the SDK starts after its backoff is past the deadline and never reaches Pinecone.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(dataRequests('/query')).toHaveLength(1);
+  });
+
+  it('bounds search and upsert over HTTP through the server configuration, and they succeed once Pinecone answers in time', async () => {
+    // The server embeds with USE-Lite (512 dimensions).
+    await fake.close();
+    fake = await startFakePinecone({ dimension: 512, apiKey: 'pc-test-key' });
+    const dir = await tempDir('sextant-pinecone-timeout-');
+    setLogLevel('warn');
+    const config = loadConfig(
+      { modelsDir: inject('modelsDir'), dataDir: dir.path, host: '127.0.0.1', port: 0 },
+      { PINECONE_API_KEY: fake.apiKey, PINECONE_INDEX_HOST: fake.url, PINECONE_TIMEOUT_MS: '200' },
+    );
+    expect(config.pineconeTimeoutMs).toBe(200);
+    const server = await startServer(config);
+    try {
+      const docs = [
+        { id: 'a', text: 'The telescope revealed distant galaxies in the night sky.' },
+        { id: 'b', text: 'Fresh bread and butter for breakfast.' },
+      ];
+      const more = [{ id: 'c', text: 'The rocket put a satellite into orbit.' }];
+      const searchBody = { mode: 'dense', query: 'stars and galaxies', k: 2 };
+      expect((await api(server.url, 'POST', '/v1/collections', { name: 'slow', backend: 'pinecone' })).status).toBe(201);
+      expect((await api(server.url, 'POST', '/v1/collections/slow/documents', { documents: docs })).status).toBe(200);
+      expect((await api(server.url, 'POST', '/v1/collections/slow/search', searchBody)).status).toBe(200);
+
+      fake.delayAnswers(2_000);
+      const before = fake.requests.length;
+      let started = performance.now();
+      const search = await api<{ error: { code: string; message: string } }>(server.url, 'POST', '/v1/collections/slow/search', searchBody);
+      const searchMs = performance.now() - started;
+      expect(search.status).toBe(503);
+      expect(search.body).toMatchObject({ error: { code: 'backend_unavailable' } });
+      expect(search.body.error.message).toContain('timed out after 200 ms');
+      // One attempt: a timeout is not retried, and the deadline covers any retry, so the SDK's
+      // DEFAULT_PINECONE_MAX_RETRIES cannot multiply it.
+      expect(fake.requests.slice(before).map((r) => r.path)).toEqual(['/query']);
+
+      started = performance.now();
+      const upsert = await api<{ error: { code: string; message: string } }>(server.url, 'POST', '/v1/collections/slow/documents', { documents: more });
+      const upsertMs = performance.now() - started;
+      expect(upsert.status).toBe(503);
+      expect(upsert.body).toMatchObject({ error: { code: 'backend_unavailable' } });
+      expect(Math.max(searchMs, upsertMs)).toBeLessThan(1500);
+
+      fake.delayAnswers(0);
+      const ok = await api<{ results: { id: string }[] }>(server.url, 'POST', '/v1/collections/slow/search', searchBody);
+      expect(ok.status).toBe(200);
+      expect(ok.body.results[0]?.id).toBe('a');
+      const written = await api<{ upserted: number }>(server.url, 'POST', '/v1/collections/slow/documents', { documents: more });
+      expect(written.status).toBe(200);
+      expect(written.body.upserted).toBe(1);
+      const after = await api<{ results: { id: string }[] }>(server.url, 'POST', '/v1/collections/slow/search', { ...searchBody, k: 3 });
+      expect(after.body.results.map((h) => h.id).sort()).toEqual(['a', 'b', 'c']);
+    } finally {
+      await server.close();
+      await dir.remove();
+    }
   });
 });

@@ -48,6 +48,8 @@ export interface FakePineconeOptions {
   readonly dimension?: number;
   readonly indexName?: string;
   readonly metric?: 'cosine' | 'dotproduct' | 'euclidean';
+  /** Every answer (either server, errors included) is sent this many ms after the request arrived (default 0); see delayAnswers. */
+  readonly answerDelayMs?: number;
 }
 
 export interface FakePinecone {
@@ -64,6 +66,12 @@ export interface FakePinecone {
   failNext(status: number, count?: number): void;
   /** The next `count` requests are never answered (until close), to exercise client timeouts. */
   stallNext(count?: number): void;
+  /**
+   * From now on every answer is sent `ms` after its request arrived (0: at once), to exercise
+   * client timeouts against a slow Pinecone. The request itself takes effect on arrival, as a
+   * write Pinecone applied but acknowledged late; an answer whose client has gone is dropped.
+   */
+  delayAnswers(ms: number): void;
   /** Current contents: namespace -> id -> record. */
   namespaces(): ReadonlyMap<string, ReadonlyMap<string, FakeRecord>>;
   close(): Promise<void>;
@@ -107,6 +115,7 @@ export async function startFakePinecone(opts: FakePineconeOptions = {}): Promise
   const requests: RecordedRequest[] = [];
   const failures: number[] = [];
   let stalls = 0;
+  let answerDelayMs = opts.answerDelayMs ?? 0;
   let dataUrl = '';
 
   const nsName = (raw: unknown): string => {
@@ -376,6 +385,7 @@ export async function startFakePinecone(opts: FakePineconeOptions = {}): Promise
   }
 
   const stalled = new Set<ServerResponse>();
+  const delayed = new Set<NodeJS.Timeout>();
 
   function handler(kind: 'data' | 'control') {
     return (req: IncomingMessage, res: ServerResponse): void => {
@@ -398,10 +408,20 @@ export async function startFakePinecone(opts: FakePineconeOptions = {}): Promise
         }
         requests.push({ server: kind, method: req.method ?? 'GET', path: url.pathname, query, headers: req.headers, body });
 
+        const delay = answerDelayMs;
         const send = (status: number, payload: unknown) => {
           const text = JSON.stringify(payload);
-          res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-          res.end(text);
+          const answer = () => {
+            if (res.destroyed || res.writableEnded) return;
+            res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+            res.end(text);
+          };
+          if (delay <= 0) return answer();
+          const timer = setTimeout(() => {
+            delayed.delete(timer);
+            answer();
+          }, delay);
+          delayed.add(timer);
         };
         const sendError = (status: number, message: string) => {
           if (kind === 'data') send(status, { code: RPC_CODES[status] ?? 2, message, details: [] });
@@ -468,12 +488,18 @@ export async function startFakePinecone(opts: FakePineconeOptions = {}): Promise
     stallNext(count = 1) {
       stalls += count;
     },
+    delayAnswers(ms: number) {
+      if (!Number.isFinite(ms) || ms < 0) throw new Error(`delayAnswers: ms must be a non-negative number, got ${ms}`);
+      answerDelayMs = ms;
+    },
     namespaces() {
       return store;
     },
     async close() {
       for (const res of stalled) res.destroy();
       stalled.clear();
+      for (const timer of delayed) clearTimeout(timer);
+      delayed.clear();
       await Promise.all([shut(dataServer), shut(controlServer)]);
     },
   };
