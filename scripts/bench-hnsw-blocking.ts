@@ -10,7 +10,7 @@
  *   sweep     per-query HnswIndex.search time (single-threaded p50/p99) and recall@10 vs brute
  *             force at growing ef, then bisection to the smallest ef with recall@10 >= 0.95
  *   filter    exact scan vs filtered graph search by number of matching documents (sets the
- *             exact-scan threshold in src/index/hnsw.ts)
+ *             exact-scan threshold in src/index/hnsw/search-plan.ts)
  *   snapshot  flush (writeIndex + fsync) and reopen time, file sizes
  *   load      (first data set only) an HTTP server doing one index.search per request, driven by
  *             autocannon at concurrency 1/8/32 from another process, while a second autocannon
@@ -34,7 +34,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { HnswIndex } from '../src/index/hnsw.ts';
+import { HnswIndex } from '../src/index/hnsw/index.ts';
 import { DEFAULT_HNSW, type HnswSettings } from '../src/values/backend.ts';
 import { setLogLevel } from '../src/log.ts';
 import { mulberry32 } from '../src/util/random.ts';

@@ -47,7 +47,7 @@ import type { HierarchicalNSW } from 'hnswlib-node';
 import { loadConfig } from '../src/config.ts';
 import { EmbeddingEngine } from '../src/embedding/engine.ts';
 import { generationDir } from '../src/index/factory.ts';
-import { HnswIndex } from '../src/index/hnsw.ts';
+import { HnswIndex } from '../src/index/hnsw/index.ts';
 import { DEFAULT_HNSW } from '../src/values/backend.ts';
 import { readRecords } from '../src/ingest/records.ts';
 import { setLogLevel } from '../src/log.ts';

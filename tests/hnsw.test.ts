@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, InvalidInputError, InvalidVectorError } from '../src/errors.ts';
 import { matchesFilter, type Filter, type Metadata } from '../src/values/filter.ts';
-import { HnswIndex, type HnswOpenOptions } from '../src/index/hnsw.ts';
+import { HnswIndex, type HnswOpenOptions } from '../src/index/hnsw/index.ts';
 import type { VectorHit } from '../src/index/types.ts';
 import { DEFAULT_HNSW } from '../src/values/backend.ts';
 import { baseIds, CRASH_BASE, CRASH_DIM, CRASH_PER_ROUND, CRASH_SETTINGS, crashVector, roundIds } from './fixtures/hnsw-crash-child.ts';

@@ -1,4 +1,9 @@
-/** Messages between the engine (main thread) and its inference worker. */
+/**
+ * Messages between the engine (main thread) and its inference worker. The worker first reports
+ * `ready` (or `load-failed`); runs then travel as RPC calls (src/util/worker-rpc.ts): a
+ * RunRequest is answered with an InferenceResult, or a failure carrying ONNX Runtime's message.
+ * `close` asks the worker to release the session and report `closed`.
+ */
 import type { Device } from './session.ts';
 
 export interface WorkerInit {
@@ -9,18 +14,23 @@ export interface WorkerInit {
   readonly output: string;
 }
 
-export type ToWorker =
-  | {
-      readonly type: 'run';
-      readonly id: number;
-      readonly feeds: Readonly<Record<string, BigInt64Array>>;
-      readonly dims: readonly [number, number];
-    }
-  | { readonly type: 'close' };
+export interface RunRequest {
+  readonly feeds: Readonly<Record<string, BigInt64Array>>;
+  readonly dims: readonly [number, number];
+}
 
+export interface InferenceResult {
+  readonly data: Float32Array;
+  readonly dims: readonly number[];
+  /** Time the session took to run, in the worker. */
+  readonly ms: number;
+}
+
+/** Sent outside the RPC calls (which carry RunRequests). */
+export type ToWorker = { readonly type: 'close' };
+
+/** Sent outside the RPC calls (which carry InferenceResults). */
 export type FromWorker =
   | { readonly type: 'ready'; readonly device: Device; readonly fallbackReason?: string; readonly inputNames: readonly string[] }
   | { readonly type: 'load-failed'; readonly message: string }
-  | { readonly type: 'result'; readonly id: number; readonly data: Float32Array; readonly dims: readonly number[]; readonly ms: number }
-  | { readonly type: 'run-failed'; readonly id: number; readonly message: string }
   | { readonly type: 'closed' };

@@ -1,25 +1,14 @@
 /** The engine's handle on its inference worker: one session, requests answered in order. */
 import { Worker } from 'node:worker_threads';
 import { EngineClosedError, ModelLoadError } from '../errors.ts';
-import type { FromWorker, ToWorker, WorkerInit } from './inference-protocol.ts';
+import { RpcClient } from '../util/worker-rpc.ts';
+import type { FromWorker, InferenceResult, RunRequest, ToWorker, WorkerInit } from './inference-protocol.ts';
 import type { Device } from './session.ts';
 
-export interface InferenceResult {
-  readonly data: Float32Array;
-  readonly dims: readonly number[];
-  /** Time the session took to run, in the worker. */
-  readonly ms: number;
-}
-
-interface Pending {
-  resolve(result: InferenceResult): void;
-  reject(err: Error): void;
-}
+export type { InferenceResult } from './inference-protocol.ts';
 
 export class InferenceWorker {
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
-  private failure: Error | undefined;
+  private readonly rpc: RpcClient<RunRequest, InferenceResult>;
 
   private constructor(
     private readonly worker: Worker,
@@ -27,20 +16,11 @@ export class InferenceWorker {
     readonly fallbackReason: string | undefined,
     readonly inputNames: readonly string[],
   ) {
-    worker.on('message', (m: FromWorker) => {
-      if (m.type !== 'result' && m.type !== 'run-failed') return;
-      const p = this.pending.get(m.id);
-      this.pending.delete(m.id);
-      if (m.type === 'result') p?.resolve({ data: m.data, dims: m.dims, ms: m.ms });
-      else p?.reject(new ModelLoadError(`inference failed: ${m.message}`));
+    this.rpc = new RpcClient(worker, {
+      remoteError: (message) => new ModelLoadError(`inference failed: ${message}`),
+      crashError: (err) => new ModelLoadError(`inference worker crashed: ${err.message}`),
+      exitError: () => new EngineClosedError('the inference worker has stopped'),
     });
-    const die = (err: Error) => {
-      this.failure ??= err;
-      for (const p of this.pending.values()) p.reject(this.failure);
-      this.pending.clear();
-    };
-    worker.on('error', (err) => die(new ModelLoadError(`inference worker crashed: ${err.message}`)));
-    worker.on('exit', () => die(new EngineClosedError('the inference worker has stopped')));
   }
 
   static start(onnxPath: string, device: Device, threads: number, output: string): Promise<InferenceWorker> {
@@ -63,21 +43,15 @@ export class InferenceWorker {
   }
 
   run(feeds: Record<string, BigInt64Array>, dims: readonly [number, number]): Promise<InferenceResult> {
-    if (this.failure) return Promise.reject(this.failure);
-    const id = this.nextId++;
-    const message: ToWorker = { type: 'run', id, feeds, dims };
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage(
-        message,
-        Object.values(feeds).map((f) => f.buffer as ArrayBuffer),
-      );
-    });
+    return this.rpc.call(
+      { feeds, dims },
+      Object.values(feeds).map((f) => f.buffer as ArrayBuffer),
+    );
   }
 
   /** Releases the session, then stops the thread (terminate also covers a worker that hangs). */
   async close(): Promise<void> {
-    if (!this.failure) {
+    if (!this.rpc.failure) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 5000);
         this.worker.on('message', (m: FromWorker) => {

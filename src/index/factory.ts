@@ -1,9 +1,9 @@
 /** Opens the vector index of one collection generation on the backend the generation records. */
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
-import { ConfigError } from '../errors.ts';
-import { HnswIndex } from './hnsw.ts';
-import { PineconeIndex } from './pinecone.ts';
+import { HnswIndex } from './hnsw/index.ts';
+import { PineconeIndex } from './pinecone/index.ts';
+import { pineconeOptionsFromConfig } from './pinecone/options.ts';
 import type { BackendKind, HnswSettings } from '../values/backend.ts';
 import type { VectorIndex } from './types.ts';
 
@@ -33,15 +33,5 @@ export async function openIndex(config: Config, generation: GenerationRef, hnsw:
       snapshotEverySeconds: config.snapshotSeconds,
     });
   }
-  if (!config.pineconeApiKey || (!config.pineconeIndexHost && !config.pineconeIndex)) {
-    throw new ConfigError('the pinecone backend needs PINECONE_API_KEY and PINECONE_INDEX_HOST or PINECONE_INDEX');
-  }
-  return PineconeIndex.open({
-    apiKey: config.pineconeApiKey,
-    indexHost: config.pineconeIndexHost,
-    indexName: config.pineconeIndex,
-    controllerHost: config.pineconeControllerHost,
-    namespace: pineconeNamespace(generation.collection, generation.id),
-    dimensions: generation.dimensions,
-  });
+  return PineconeIndex.open(pineconeOptionsFromConfig(config, pineconeNamespace(generation.collection, generation.id), generation.dimensions));
 }

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { InvalidInputError, ModelIntegrityError, ModelLoadError, ModelNotFoundError } from '../errors.ts';
 import { log } from '../log.ts';
-import { sha256File, writeFileAtomic } from './files.ts';
+import { writeFileDurably } from '../util/durable-write.ts';
+import { sha256File } from './files.ts';
 import { MANIFEST_FILE, manifestSchema, modelId, type Manifest, type OnnxEntry } from './manifest.ts';
 
 export const ALIASES_FILE = 'aliases.json';
@@ -70,7 +71,7 @@ export class ModelRegistry {
           const manifest = await this.readManifest(versionDir);
           versions.push({ id: modelId(manifest), dir: versionDir, manifest });
         } catch (err) {
-          log.warn('skipping unreadable model version', { dir: versionDir, error: err });
+          log.warn('skipping unreadable model version', { dir: versionDir, err });
         }
       }
     }
@@ -93,7 +94,8 @@ export class ModelRegistry {
     const version = await this.resolve(target);
     const aliases = await this.aliases();
     aliases[alias] = version.id;
-    await writeFileAtomic(join(this.dir, ALIASES_FILE), `${JSON.stringify(aliases, null, 2)}\n`);
+    // this.dir exists: resolve() above found a version folder in it.
+    await writeFileDurably(join(this.dir, ALIASES_FILE), `${JSON.stringify(aliases, null, 2)}\n`);
   }
 
   /**

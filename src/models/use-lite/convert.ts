@@ -9,8 +9,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fsyncDir, renameDurably, writeFileSynced } from '../../util/durable-write.ts';
 import { describeFile } from '../files.ts';
 import { MANIFEST_FILE, manifestSchema, modelId, type FileEntry, type Manifest, type OnnxDtype } from '../manifest.ts';
 import type { VocabularyEntry } from '../../tokenizers/sentencepiece-unigram.ts';
@@ -37,29 +38,6 @@ const VERSIONS: readonly VersionSpec[] = [
 ];
 
 const ONNX_PATH = 'onnx/model.onnx';
-
-async function writeSynced(path: string, data: Uint8Array | string): Promise<void> {
-  const handle = await open(path, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** fsync a directory so the entries created or renamed in it survive a power cut. */
-async function syncDir(path: string): Promise<void> {
-  let handle;
-  try {
-    handle = await open(path, 'r');
-    await handle.sync();
-  } catch {
-    // Some platforms/filesystems refuse to fsync directories; the data files are synced regardless.
-  } finally {
-    await handle?.close();
-  }
-}
 
 function isAlive(pid: number): boolean {
   try {
@@ -118,11 +96,11 @@ async function buildVersionFolder(
   packageVersion: string,
 ): Promise<void> {
   await mkdir(join(dir, 'onnx'), { recursive: true });
-  await writeSynced(join(dir, ONNX_PATH), buildUseLiteOnnx(weights, { dtype: spec.dtype }));
+  await writeFileSynced(join(dir, ONNX_PATH), buildUseLiteOnnx(weights, { dtype: spec.dtype }));
   const extra = ['tokenizer.json', 'tokenizer_config.json', 'config.json'] as const;
-  await writeSynced(join(dir, 'tokenizer.json'), JSON.stringify(buildTokenizerJson(pieces)));
-  await writeSynced(join(dir, 'tokenizer_config.json'), `${JSON.stringify(buildTokenizerConfigJson(), null, 2)}\n`);
-  await writeSynced(join(dir, 'config.json'), `${JSON.stringify(configJson(spec.dtype), null, 2)}\n`);
+  await writeFileSynced(join(dir, 'tokenizer.json'), JSON.stringify(buildTokenizerJson(pieces)));
+  await writeFileSynced(join(dir, 'tokenizer_config.json'), `${JSON.stringify(buildTokenizerConfigJson(), null, 2)}\n`);
+  await writeFileSynced(join(dir, 'config.json'), `${JSON.stringify(configJson(spec.dtype), null, 2)}\n`);
 
   const onnx = await describeFile(dir, ONNX_PATH);
   const files: FileEntry[] = [];
@@ -154,9 +132,9 @@ async function buildVersionFolder(
     createdAt: new Date().toISOString(),
   });
   // Written last: a folder only counts as a version once its manifest exists.
-  await writeSynced(join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
-  await syncDir(join(dir, 'onnx'));
-  await syncDir(dir);
+  await writeFileSynced(join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+  await fsyncDir(join(dir, 'onnx'));
+  await fsyncDir(dir);
 }
 
 /** Moves a finished temp folder to `target`; returns false when another writer got there first. */
@@ -169,7 +147,8 @@ async function publish(temp: string, parent: string, version: string, replace: b
     await rename(target, old);
   }
   try {
-    await rename(temp, target);
+    // Durable once it resolves: the parent's new entry is fsynced too.
+    await renameDurably(temp, target);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     // rename(2) refuses to replace a non-empty directory: someone else published this version meanwhile.
@@ -180,7 +159,6 @@ async function publish(temp: string, parent: string, version: string, replace: b
     }
     throw err;
   }
-  await syncDir(parent);
   if (old) await rm(old, { recursive: true, force: true });
   return true;
 }

@@ -1,34 +1,36 @@
 /**
- * Local vector index on hnswlib-node: one HNSW graph per collection generation, living in
- * `<dataDir>/<collection>/<generation>/`.
- *
- * Files in the directory:
- *   CURRENT          the number n of the live snapshot ("7\n"), replaced atomically (tmp + rename)
- *   index-<n>.bin    hnswlib's own serialization of the graph and vectors
- *   state-<n>.json   label map, free list, metadata, appliedSeq, settings (SnapshotState)
- *   config.json      dimensions, space, M, efConstruction, efSearch (for people and tools)
- * A snapshot is written as index + state (each fsynced), then CURRENT is switched, then older
- * files are deleted; a crash at any point leaves CURRENT naming a complete pair. Files that
- * CURRENT does not name are ignored on open and removed by the next snapshot.
+ * Local vector index on hnswlib-node (the VectorIndex implementation): one HNSW graph per
+ * collection generation, living in `<dataDir>/<collection>/<generation>/`. The rest of the
+ * folder holds one concept each:
+ *   labels.ts       document id <-> numeric label map, metadata and free list (label reuse)
+ *   search-plan.ts  how a search runs: graph walk, filtered graph walk or exact scan
+ *   snapshot.ts     the files on disk: snapshots, the CURRENT pointer, recovery on open
+ *   graph.ts        the handle on a graph living in the graph worker (graph-worker.ts)
+ * This file validates input, orders mutations, and decides when to snapshot.
  *
  * The SQLite store is the source of truth: the index records the highest change seq it reflects
  * (`appliedSeq`), and the owner replays later changes after `open`. Replays are idempotent here
  * (upsert of a known id updates in place, delete of an unknown id is a no-op), so a snapshot that
  * lags the in-memory state only costs replay time, never correctness.
  *
- * The graph itself lives in the graph worker (graph.ts), which answers searches with document ids
- * as of the moment it ran them. This class keeps the id <-> label map, metadata (for filters) and
- * free list on the calling thread, updated once the worker has applied a change.
+ * The graph itself lives in the graph worker, which answers searches with document ids as of the
+ * moment it ran them. This class keeps the label map on the calling thread, updated once the
+ * worker has applied a change.
  */
-import { mkdir, open as openFile, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
-import { ConfigError, InvalidInputError, InvalidVectorError } from '../errors.ts';
-import { log as rootLog, type Logger } from '../log.ts';
-import { matchesFilter, type Filter, type Metadata } from '../values/filter.ts';
-import { GRAPH_SPACE, type GraphHits } from './graph-protocol.ts';
+import { mkdir, rm } from 'node:fs/promises';
+import { ConfigError, InvalidInputError, InvalidVectorError } from '../../errors.ts';
+import { log as rootLog, type Logger } from '../../log.ts';
+import type { Metadata } from '../../values/filter.ts';
+import type { HnswSettings } from '../../values/backend.ts';
+import type { IndexedVector, VectorHit, VectorIndex, VectorQuery } from '../types.ts';
+import { GRAPH_SPACE } from './graph-protocol.ts';
 import { GraphOperationError, HnswGraph } from './graph.ts';
-import type { HnswSettings } from '../values/backend.ts';
-import type { IndexedVector, VectorHit, VectorIndex, VectorQuery } from './types.ts';
+import { LabelMap } from './labels.ts';
+import { FILTER_EF_FACTOR, FILTER_EXACT_COST, exactScanLimit, runSearch, type HnswSearchStats, type SearchContext } from './search-plan.ts';
+import { commitSnapshot, indexFile, loadSnapshot, removeStaleSnapshots, scanSnapshots, writeConfig, type SnapshotState } from './snapshot.ts';
+
+export type { HnswSearchStats } from './search-plan.ts';
+export type { SnapshotState } from './snapshot.ts';
 
 export interface HnswOpenOptions {
   readonly dimensions: number;
@@ -45,66 +47,11 @@ export interface HnswOpenOptions {
   readonly logger?: Logger;
 }
 
-/** What `state-<n>.json` holds. Labels are dense slot numbers 0..labels.length-1. */
-export interface SnapshotState {
-  readonly format: 1;
-  readonly snapshot: number;
-  readonly dimensions: number;
-  readonly space: 'cosine';
-  readonly settings: HnswSettings;
-  /** getMaxElements() when written (informational: readIndex restores it from the .bin). */
-  readonly capacity: number;
-  readonly appliedSeq: number;
-  /** Size of index-<n>.bin, checked on load as a cheap guard against a swapped/truncated file. */
-  readonly indexBytes: number;
-  /** label -> document id; null for a freed label (marked deleted in the graph). */
-  readonly labels: readonly (string | null)[];
-  /** label -> metadata; null when the document has none or the label is free. */
-  readonly metadata: readonly (Metadata | null)[];
-  /** Freed labels, reused last-in first-out. */
-  readonly free: readonly number[];
-}
-
-export interface HnswSearchStats {
-  /** Unfiltered searches answered by the graph. */
-  ann: number;
-  /** Filtered searches answered by the graph with a label filter. */
-  filteredAnn: number;
-  /** Searches answered by an exact scan over the matching documents. */
-  exact: number;
-  /** Graph searches that came back short and were redone exactly. */
-  exactFallback: number;
-}
-
 const DEFAULT_CAPACITY = 1024;
 const DEFAULT_SNAPSHOT_CHANGES = 1000;
 const DEFAULT_SNAPSHOT_SECONDS = 30;
-/**
- * When a filtered search scans exactly instead of walking the graph (scripts/bench-hnsw-blocking.ts,
- * 2-core EPYC). The exact scan costs a fixed amount per matching document, dominated by getPoint
- * building a JS array of the vector (~4 us at 64 dims, ~33 us at 512). The filtered graph search
- * visits about ef / selectivity = ef * n / matches nodes, each through a JS filter callback,
- * because hnswlib keeps exploring until it holds ef *allowed* candidates. The two cross where
- * matches ~ sqrt(c * n * ef); measured crossovers: ~200 matches at 4k x 64 and ~1,000 at
- * 100k x 512 (ef 128 after FILTER_EF_FACTOR), both fitting c = 0.078. A fixed fraction of n
- * would not do: at 1M documents 1% is 10,000 matches, ~330 ms of exact scan. Below the limit
- * exact is also better in quality (recall 1.0).
- */
-const FILTER_EXACT_COST = 0.078;
-/**
- * Filtered graph searches run at 2 x ef. Under hnswlib's filter semantics recall on the filtered
- * set is already at least the unfiltered recall at the same ef (20k x 64, ef 64: 0.97-1.0 at
- * 2-50% selectivity); doubling costs 5-25% more time (the JS callback dominates) and is cheap
- * insurance for restrictive filters whose allowed nodes are sparse around the query.
- */
-const FILTER_EF_FACTOR = 2;
 /** float32 overflows to Infinity above this; such a vector would poison the index. */
 const FLOAT32_MAX = 3.4028234663852886e38;
-
-const CURRENT = 'CURRENT';
-const CURRENT_TMP = 'CURRENT.tmp';
-const CONFIG = 'config.json';
-const SNAPSHOT_FILE = /^(index|state)-(\d+)\.(bin|json)$/;
 
 export class HnswIndex implements VectorIndex {
   readonly kind = 'hnsw' as const;
@@ -114,10 +61,8 @@ export class HnswIndex implements VectorIndex {
   exactScanMin: number;
   exactScanCost: number;
 
-  private readonly idToLabel = new Map<string, number>();
-  private readonly labelToId: (string | undefined)[] = [];
-  private readonly metaByLabel: (Metadata | undefined)[] = [];
-  private readonly free: number[] = [];
+  private readonly labels = new LabelMap();
+  private readonly searchContext: SearchContext;
   private applied = 0;
 
   /** Every mutation and every snapshot capture runs through this chain, in call order. */
@@ -149,6 +94,7 @@ export class HnswIndex implements VectorIndex {
     this.nextSnapshot = nextSnapshot;
     this.exactScanMin = opts.exactScanMin ?? 0;
     this.exactScanCost = opts.exactScanCost ?? FILTER_EXACT_COST;
+    this.searchContext = { graph, labels: this.labels, stats: this.stats, exactScanLimit: (filteredEf) => this.exactScanLimit(filteredEf) };
   }
 
   static async open(dir: string, opts: HnswOpenOptions): Promise<HnswIndex> {
@@ -160,15 +106,7 @@ export class HnswIndex implements VectorIndex {
     const logger = (opts.logger ?? rootLog).child({ component: 'hnsw', dir });
     await mkdir(dir, { recursive: true });
 
-    const names = await readdir(dir);
-    let maxSeen = 0;
-    for (const name of names) {
-      const m = SNAPSHOT_FILE.exec(name);
-      if (m) maxSeen = Math.max(maxSeen, Number(m[2]));
-    }
-    const current = await readCurrent(dir);
-    if (current !== null) maxSeen = Math.max(maxSeen, current);
-
+    const { current, maxSeen } = await scanSnapshots(dir);
     let loaded: { graph: HnswGraph; state: SnapshotState } | null = null;
     if (current !== null) {
       try {
@@ -196,7 +134,7 @@ export class HnswIndex implements VectorIndex {
     if (loaded) self.restore(loaded.state);
     await writeConfig(dir, { dimensions, space: GRAPH_SPACE, M: built.M, efConstruction: built.efConstruction, efSearch: settings.efSearch });
     self.startTimer();
-    logger.debug('hnsw index opened', { snapshot: self.currentSnapshot, count: self.idToLabel.size, appliedSeq: self.applied });
+    logger.debug('hnsw index opened', { snapshot: self.currentSnapshot, count: self.labels.size, appliedSeq: self.applied });
     return self;
   }
 
@@ -227,7 +165,7 @@ export class HnswIndex implements VectorIndex {
 
   /** Labels in use or free (= hnswlib's element count); bounded by the peak document count. */
   get slots(): number {
-    return this.labelToId.length;
+    return this.labels.slots;
   }
 
   /** The snapshot number CURRENT names, null before the first snapshot. */
@@ -240,20 +178,20 @@ export class HnswIndex implements VectorIndex {
    * max(exactScanMin, sqrt(exactScanCost * count * ef)), ef being the filtered search's ef.
    */
   exactScanLimit(filteredEf = this.efSearch * FILTER_EF_FACTOR): number {
-    return Math.max(this.exactScanMin, Math.sqrt(this.exactScanCost * this.idToLabel.size * filteredEf));
+    return exactScanLimit(this.labels.size, filteredEf, this.exactScanMin, this.exactScanCost);
   }
 
   has(id: string): boolean {
-    return this.idToLabel.has(id);
+    return this.labels.has(id);
   }
 
   ids(): string[] {
-    return [...this.idToLabel.keys()];
+    return this.labels.ids();
   }
 
   async count(): Promise<number> {
     this.assertOpen();
-    return this.idToLabel.size;
+    return this.labels.size;
   }
 
   async upsert(items: readonly IndexedVector[]): Promise<void> {
@@ -283,41 +221,8 @@ export class HnswIndex implements VectorIndex {
     if (query.ef !== undefined && (!Number.isInteger(query.ef) || query.ef <= 0)) {
       throw new InvalidInputError(`ef must be a positive integer, got ${query.ef}`);
     }
-    const n = this.idToLabel.size;
-    if (query.k === 0 || n === 0) return [];
-    const ef = query.ef ?? this.efSearch;
-
-    if (query.filter === undefined) {
-      const k = Math.min(query.k, n);
-      let hits = await this.annSearch(point, k, ef);
-      // Short results only happen when deletions cut off part of the graph: widen the search
-      // first, since an exact scan over everything costs ~33 us per document at 512 dims.
-      if (hits.length < k) hits = await this.annSearch(point, k, Math.max(ef, k) * 8);
-      if (hits.length >= k) {
-        this.stats.ann++;
-        return hits;
-      }
-      this.stats.exactFallback++;
-      return this.exactSearch(point, this.liveLabels(), k);
-    }
-
-    const matches = this.matchingLabels(query.filter);
-    if (matches.length === 0) return [];
-    const k = Math.min(query.k, matches.length);
-    const filteredEf = Math.max(ef, k) * FILTER_EF_FACTOR;
-    if (matches.length <= this.exactScanLimit(filteredEf)) {
-      this.stats.exact++;
-      return this.exactSearch(point, matches, k);
-    }
-    const allowed = new Uint8Array(this.labelToId.length);
-    for (const label of matches) allowed[label] = 1;
-    const hits = await this.annSearch(point, k, filteredEf, allowed);
-    if (hits.length >= k) {
-      this.stats.filteredAnn++;
-      return hits;
-    }
-    this.stats.exactFallback++;
-    return this.exactSearch(point, matches, k);
+    if (query.k === 0 || this.labels.size === 0) return [];
+    return runSearch(this.searchContext, point, query.k, query.ef ?? this.efSearch, query.filter);
   }
 
   /** Snapshots now (waits for a running snapshot first). No-op when nothing changed. */
@@ -345,31 +250,17 @@ export class HnswIndex implements VectorIndex {
   }
 
   private async applyUpsert(batch: Map<string, { point: Float32Array; metadata: Metadata | undefined }>): Promise<void> {
-    let fresh = 0;
-    for (const id of batch.keys()) if (!this.idToLabel.has(id)) fresh++;
-    await this.ensureCapacity(this.labelToId.length + Math.max(0, fresh - this.free.length));
-    // Labels are chosen now and recorded once the worker has applied them. Known label: hnswlib
-    // updates the vector and repairs its links in place. Freed label: the same call unmarks the
-    // deleted slot and rewrites it, so memory does not grow.
-    const free = [...this.free];
-    let next = this.labelToId.length;
+    await this.ensureCapacity(this.labels.slotsNeededFor(batch.keys()));
+    // Labels are chosen now and recorded once the worker has applied them.
     const entries = [...batch];
-    const reused: boolean[] = [];
-    const labels = Int32Array.from(entries, ([id]) => {
-      const known = this.idToLabel.get(id);
-      reused.push(known === undefined && free.length > 0);
-      return known ?? free.pop() ?? next++;
-    });
+    const ids = entries.map(([id]) => id);
+    const { labels, reused } = this.labels.assign(ids);
     const points = new Float32Array(entries.length * this.dimensions);
     entries.forEach(([, { point }], i) => points.set(point, i * this.dimensions));
     let applied = entries.length;
     let failure: unknown;
     try {
-      await this.graph.add(
-        points,
-        labels.slice(),
-        entries.map(([id]) => id),
-      );
+      await this.graph.add(points, labels.slice(), ids);
     } catch (err) {
       // Input was validated up front, so only a native failure (out of memory) stops a batch
       // midway; what was applied is recorded and counts toward the next snapshot.
@@ -378,36 +269,18 @@ export class HnswIndex implements VectorIndex {
     }
     for (let i = 0; i < applied; i++) {
       const [id, { metadata }] = entries[i]!;
-      const label = labels[i]!;
-      // Reused labels were popped off the end of the free list, in this order.
-      if (reused[i]) this.free.pop();
-      this.idToLabel.set(id, label);
-      this.labelToId[label] = id;
-      this.metaByLabel[label] = metadata;
+      this.labels.bind(id, labels[i]!, metadata, reused[i]!);
     }
     if (applied > 0) this.noteChanges(applied);
     if (failure !== undefined) throw failure;
   }
 
   private async applyDelete(ids: Set<string>): Promise<void> {
-    const labels: number[] = [];
-    const removed: string[] = [];
-    for (const id of ids) {
-      const label = this.idToLabel.get(id);
-      if (label === undefined) continue;
-      labels.push(label);
-      removed.push(id);
-    }
-    if (labels.length === 0) return;
-    await this.graph.markDeleted(Int32Array.from(labels));
-    removed.forEach((id, i) => {
-      const label = labels[i]!;
-      this.idToLabel.delete(id);
-      this.labelToId[label] = undefined;
-      this.metaByLabel[label] = undefined;
-      this.free.push(label);
-    });
-    this.noteChanges(labels.length);
+    const found = this.labels.lookup(ids);
+    if (found.labels.length === 0) return;
+    await this.graph.markDeleted(Int32Array.from(found.labels));
+    found.ids.forEach((id, i) => this.labels.unbind(id, found.labels[i]!));
+    this.noteChanges(found.labels.length);
   }
 
   private async ensureCapacity(needed: number): Promise<void> {
@@ -424,29 +297,6 @@ export class HnswIndex implements VectorIndex {
     if (this.changes - this.savedChanges >= every && this.snapshotRun === null && this.closing === null) {
       this.background();
     }
-  }
-
-  // --- search ----------------------------------------------------------------------------------
-
-  private async annSearch(point: Float32Array, k: number, ef: number, allowed?: Uint8Array): Promise<VectorHit[]> {
-    return toHits(await this.graph.search(point, k, Math.max(ef, k), allowed));
-  }
-
-  private async exactSearch(point: Float32Array, labels: readonly number[], k: number): Promise<VectorHit[]> {
-    const hits = toHits(await this.graph.exact(point, Int32Array.from(labels), k));
-    return hits.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  }
-
-  private matchingLabels(filter: Filter): number[] {
-    const out: number[] = [];
-    for (let label = 0; label < this.labelToId.length; label++) {
-      if (this.labelToId[label] !== undefined && matchesFilter(filter, this.metaByLabel[label])) out.push(label);
-    }
-    return out;
-  }
-
-  private liveLabels(): number[] {
-    return [...this.idToLabel.values()];
   }
 
   private toPoint(vector: unknown, what: string): Float32Array {
@@ -473,12 +323,7 @@ export class HnswIndex implements VectorIndex {
   // --- snapshots -------------------------------------------------------------------------------
 
   private restore(state: SnapshotState): void {
-    state.labels.forEach((id, label) => {
-      this.labelToId[label] = id ?? undefined;
-      this.metaByLabel[label] = state.metadata[label] ?? undefined;
-      if (id !== null) this.idToLabel.set(id, label);
-    });
-    this.free.push(...state.free);
+    this.labels.restore(state);
     this.applied = state.appliedSeq;
     this.savedAppliedSeq = state.appliedSeq;
   }
@@ -515,52 +360,31 @@ export class HnswIndex implements VectorIndex {
 
   private async writeSnapshot(): Promise<void> {
     const n = this.nextSnapshot++;
-    const indexPath = join(this.dir, `index-${n}.bin`);
-    const statePath = join(this.dir, `state-${n}.json`);
     const started = performance.now();
 
     // The worker serializes on libuv's threadpool while searches keep running. Mutations
     // (addPoint, markDelete, resizeIndex which reallocates) would race with it, so the capture
     // and the write take a turn in the mutation queue; searches only read and keep going.
     const captured = await this.serial(async () => {
-      const capture = {
-        changes: this.changes,
-        appliedSeq: this.applied,
-        capacity: this.graph.capacity,
-        labels: this.labelToId.map((id) => id ?? null),
-        metadata: this.metaByLabel.map((m) => m ?? null),
-        free: [...this.free],
-      };
-      await this.graph.write(indexPath);
+      const capture = { changes: this.changes, appliedSeq: this.applied, capacity: this.graph.capacity, ...this.labels.capture() };
+      await this.graph.write(indexFile(this.dir, n));
       return capture;
     });
 
-    await fsyncPath(indexPath);
-    const indexBytes = (await stat(indexPath)).size;
-    const state: SnapshotState = {
-      format: 1,
-      snapshot: n,
+    const indexBytes = await commitSnapshot(this.dir, n, {
       dimensions: this.dimensions,
-      space: GRAPH_SPACE,
       settings: this.settings,
       capacity: captured.capacity,
       appliedSeq: captured.appliedSeq,
-      indexBytes,
       labels: captured.labels,
       metadata: captured.metadata,
       free: captured.free,
-    };
-    await writeDurable(statePath, JSON.stringify(state));
-    // The new files' directory entries must be durable before CURRENT can point at them.
-    await fsyncPath(this.dir);
-    await writeDurable(join(this.dir, CURRENT_TMP), `${n}\n`);
-    await rename(join(this.dir, CURRENT_TMP), join(this.dir, CURRENT));
-    await fsyncPath(this.dir);
+    });
 
     this.currentSnapshot = n;
     this.savedChanges = captured.changes;
     this.savedAppliedSeq = captured.appliedSeq;
-    await this.removeStale(n);
+    await removeStaleSnapshots(this.dir, n);
     this.logger.debug('hnsw snapshot written', {
       snapshot: n,
       count: captured.labels.length - captured.free.length,
@@ -568,13 +392,6 @@ export class HnswIndex implements VectorIndex {
       bytes: indexBytes,
       ms: Math.round(performance.now() - started),
     });
-  }
-
-  private async removeStale(keep: number): Promise<void> {
-    for (const name of await readdir(this.dir)) {
-      const m = SNAPSHOT_FILE.exec(name);
-      if (m && Number(m[2]) !== keep) await unlink(join(this.dir, name)).catch(() => undefined);
-    }
   }
 
   private async shutdown(finalSnapshot: boolean): Promise<void> {
@@ -599,79 +416,7 @@ export class HnswIndex implements VectorIndex {
   }
 }
 
-// --- helpers -------------------------------------------------------------------------------------
-
-function toHits({ ids, distances }: GraphHits): VectorHit[] {
-  return ids.map((id, i) => ({ id, score: 1 - distances[i]! }));
-}
-
 function checkId(id: unknown, what: string): string {
   if (typeof id !== 'string' || id.length === 0) throw new InvalidInputError(`${what} must be a non-empty string`);
   return id;
-}
-
-async function readCurrent(dir: string): Promise<number | null> {
-  let text: string;
-  try {
-    text = await readFile(join(dir, CURRENT), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-  const n = Number(text.trim());
-  return Number.isSafeInteger(n) && n > 0 ? n : null;
-}
-
-async function loadSnapshot(dir: string, n: number, dimensions: number): Promise<{ graph: HnswGraph; state: SnapshotState }> {
-  const state = JSON.parse(await readFile(join(dir, `state-${n}.json`), 'utf8')) as SnapshotState;
-  if (state.format !== 1 || state.snapshot !== n || state.space !== GRAPH_SPACE) throw new Error(`state-${n}.json: unknown format`);
-  if (state.dimensions !== dimensions) {
-    throw new ConfigError(`hnsw index in ${dir} has ${state.dimensions} dimensions, expected ${dimensions}`);
-  }
-  if (state.labels.length !== state.metadata.length) throw new Error(`state-${n}.json: labels and metadata differ in length`);
-  const freeCount = state.labels.reduce((c, id) => (id === null ? c + 1 : c), 0);
-  if (freeCount !== state.free.length || state.free.some((l) => state.labels[l] !== null)) {
-    throw new Error(`state-${n}.json: free list does not match the label map`);
-  }
-  const indexPath = join(dir, `index-${n}.bin`);
-  const bytes = (await stat(indexPath)).size;
-  if (bytes !== state.indexBytes) throw new Error(`index-${n}.bin is ${bytes} bytes, state says ${state.indexBytes}`);
-  const graph = await HnswGraph.read(dimensions, indexPath, state.labels);
-  if (graph.openedCount !== state.labels.length) {
-    await graph.release();
-    throw new Error(`index-${n}.bin holds ${graph.openedCount} slots, state has ${state.labels.length} labels`);
-  }
-  return { graph, state };
-}
-
-async function fsyncPath(path: string): Promise<void> {
-  const fh = await openFile(path, 'r');
-  try {
-    await fh.sync();
-  } catch (err) {
-    // Some platforms refuse fsync on a directory; the file data itself was already synced.
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM') throw err;
-  } finally {
-    await fh.close();
-  }
-}
-
-async function writeDurable(path: string, data: string): Promise<void> {
-  const fh = await openFile(path, 'w');
-  try {
-    await fh.writeFile(data, 'utf8');
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-async function writeConfig(dir: string, config: Record<string, unknown>): Promise<void> {
-  const text = `${JSON.stringify(config, null, 2)}\n`;
-  const path = join(dir, CONFIG);
-  const existing = await readFile(path, 'utf8').catch(() => null);
-  if (existing === text) return;
-  await writeDurable(`${path}.tmp`, text);
-  await rename(`${path}.tmp`, path);
 }

@@ -1,4 +1,8 @@
-/** Messages between HnswGraph handles (main thread) and the graph worker that owns the hnswlib objects and their label -> id maps. */
+/**
+ * Messages between HnswGraph handles (main thread) and the graph worker that owns the hnswlib
+ * objects and their label -> id maps. They travel as RPC calls (src/util/worker-rpc.ts): a
+ * ToGraphWorker request is answered with a GraphReply, or a failure whose detail is GraphFailureDetail.
+ */
 
 /** Every graph scores by cosine: vectors are normalized on insert and query. */
 export const GRAPH_SPACE = 'cosine';
@@ -24,7 +28,8 @@ export type GraphRequest =
   | { readonly op: 'write'; readonly path: string }
   | { readonly op: 'release' };
 
-export type ToGraphWorker = GraphRequest & { readonly id: number; readonly graph: number };
+/** `graph` names the graph the request is for (numbered by the main thread). */
+export type ToGraphWorker = GraphRequest & { readonly graph: number };
 
 export interface GraphOpened {
   readonly capacity: number;
@@ -42,7 +47,8 @@ export interface GraphHits {
   readonly distances: Float32Array;
 }
 
-export type FromGraphWorker =
-  | { readonly id: number; readonly ok: true; readonly value: GraphOpened | GraphHits | null }
-  /** `applied`: for a failed add, how many of its points went in before the failure. */
-  | { readonly id: number; readonly ok: false; readonly message: string; readonly applied?: number };
+/** What a request resolves with: GraphOpened for create/read, GraphHits for search/exact, null otherwise. */
+export type GraphReply = GraphOpened | GraphHits | null;
+
+/** Sent with a failed request: for a failed add, how many of its points went in before the failure. */
+export type GraphFailureDetail = number;

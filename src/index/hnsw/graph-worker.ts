@@ -7,7 +7,8 @@
 import { parentPort } from 'node:worker_threads';
 import hnswlib from 'hnswlib-node';
 import type { HierarchicalNSW } from 'hnswlib-node';
-import { GRAPH_SPACE, type FromGraphWorker, type GraphHits, type GraphOpened, type ToGraphWorker } from './graph-protocol.ts';
+import { serveRpc } from '../../util/worker-rpc.ts';
+import { GRAPH_SPACE, type GraphFailureDetail, type GraphHits, type GraphReply, type ToGraphWorker } from './graph-protocol.ts';
 
 const port = parentPort!;
 interface Graph {
@@ -19,14 +20,8 @@ interface Graph {
 
 const graphs = new Map<number, Graph>();
 
-port.on('message', (m: ToGraphWorker) => {
-  handle(m).then(
-    (value) => port.postMessage({ id: m.id, ok: true, value } satisfies FromGraphWorker),
-    (err: unknown) => {
-      const applied = err instanceof PartialAdd ? err.applied : undefined;
-      port.postMessage({ id: m.id, ok: false, message: err instanceof Error ? err.message : String(err), applied } satisfies FromGraphWorker);
-    },
-  );
+serveRpc<ToGraphWorker, GraphReply, GraphFailureDetail>(port, handle, {
+  errorDetail: (err) => (err instanceof PartialAdd ? err.applied : undefined),
 });
 
 class PartialAdd extends Error {
@@ -38,7 +33,7 @@ class PartialAdd extends Error {
   }
 }
 
-async function handle(m: ToGraphWorker): Promise<GraphOpened | GraphHits | null> {
+async function handle(m: ToGraphWorker): Promise<GraphReply> {
   switch (m.op) {
     case 'create': {
       const index = new hnswlib.HierarchicalNSW(GRAPH_SPACE, m.settings.dimensions);

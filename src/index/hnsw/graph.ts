@@ -4,8 +4,9 @@
  * The worker keeps the process alive only while a request is outstanding, so a CLI run that
  * opened an index still exits on its own.
  */
-import { Worker } from 'node:worker_threads';
-import type { FromGraphWorker, GraphHits, GraphOpened, GraphRequest, GraphSettings, ToGraphWorker } from './graph-protocol.ts';
+import { Worker, type TransferListItem } from 'node:worker_threads';
+import { RpcClient } from '../../util/worker-rpc.ts';
+import type { GraphFailureDetail, GraphHits, GraphOpened, GraphReply, GraphRequest, GraphSettings, ToGraphWorker } from './graph-protocol.ts';
 
 /** A graph operation that failed in the worker; `applied` counts the points a failed add did insert. */
 export class GraphOperationError extends Error {
@@ -18,52 +19,31 @@ export class GraphOperationError extends Error {
   }
 }
 
-interface Pending {
-  resolve(value: unknown): void;
-  reject(err: Error): void;
-}
-
 class GraphHost {
-  private readonly worker: Worker;
-  private readonly pending = new Map<number, Pending>();
-  private nextRequest = 1;
+  private readonly rpc: RpcClient<ToGraphWorker, GraphReply, GraphFailureDetail>;
   private nextGraph = 1;
-  private failure: Error | undefined;
 
   constructor() {
     const entry = new URL('./graph-worker.ts', import.meta.url).href;
-    this.worker = new Worker(new URL('../util/worker-boot.mjs', import.meta.url), { workerData: { entry } });
-    this.worker.unref();
-    this.worker.on('message', (m: FromGraphWorker) => {
-      const p = this.pending.get(m.id);
-      if (!p) return;
-      this.pending.delete(m.id);
-      if (this.pending.size === 0) this.worker.unref();
-      if (m.ok) p.resolve(m.value);
-      else p.reject(new GraphOperationError(m.message, m.applied));
+    const worker = new Worker(new URL('../../util/worker-boot.mjs', import.meta.url), { workerData: { entry } });
+    this.rpc = new RpcClient(worker, {
+      remoteError: (message, applied) => new GraphOperationError(message, applied),
+      crashError: (err) => new Error(`hnsw graph worker crashed: ${err.message}`),
+      exitError: (code) => new Error(`hnsw graph worker exited with code ${code}`),
+      refWhileBusy: true,
+      // The next graph opened starts a fresh worker.
+      onFailure: () => {
+        if (host === this) host = undefined;
+      },
     });
-    const die = (err: Error) => {
-      this.failure ??= err;
-      for (const p of this.pending.values()) p.reject(this.failure);
-      this.pending.clear();
-      if (host === this) host = undefined;
-    };
-    this.worker.on('error', (err) => die(new Error(`hnsw graph worker crashed: ${err.message}`)));
-    this.worker.on('exit', (code) => die(new Error(`hnsw graph worker exited with code ${code}`)));
   }
 
   newGraphId(): number {
     return this.nextGraph++;
   }
 
-  request<T>(graph: number, request: GraphRequest, transfer: ArrayBuffer[] = []): Promise<T> {
-    if (this.failure) return Promise.reject(this.failure);
-    const id = this.nextRequest++;
-    if (this.pending.size === 0) this.worker.ref();
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.worker.postMessage({ ...request, id, graph } satisfies ToGraphWorker, transfer);
-    });
+  request<T extends GraphReply>(graph: number, request: GraphRequest, transfer: TransferListItem[] = []): Promise<T> {
+    return this.rpc.call<T>({ ...request, graph }, transfer);
   }
 }
 
