@@ -5,7 +5,8 @@
  * - MMD² (unbiased) with an RBF kernel whose bandwidth is the median pairwise distance of the
  *   pooled sample, and a permutation p-value from a seeded PRNG (deterministic);
  * - PSI of a score distribution against a reference, bins at reference quantiles;
- * - rates (unknown tokens, truncation).
+ * - rates (unknown tokens, truncation);
+ * - `hashString`, for seeds derived from a name (reference samples, permutation tests).
  *
  * Cost: the permutation test needs every pairwise distance of the pooled sample once; a
  * permutation then costs O(m²) for the smaller side m, using row sums of the kernel matrix
@@ -15,6 +16,16 @@
 import { mulberry32 } from '../../util/random.ts';
 
 export type Vectors = readonly Float32Array[];
+
+/** FNV-1a (32-bit) of a string: a seed derived from a name. */
+export function hashString(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
 
 /** `k` distinct indices of [0, n) in random order (partial Fisher–Yates); all of them when k >= n. */
 export function sampleIndices(n: number, k: number, rng: () => number): number[] {
