@@ -9,9 +9,9 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import { log } from '../log.ts';
-import { evalSetGate } from '../lifecycle/evaluate.ts';
-import { Lifecycle } from '../lifecycle/lifecycle.ts';
-import { SearchService } from '../search/service.ts';
+import type { Lifecycle } from '../lifecycle/lifecycle.ts';
+import { openRuntime } from '../runtime.ts';
+import type { SearchService } from '../search/service.ts';
 import { createApp } from './app.ts';
 import { parseApiKeys } from './auth.ts';
 import type { ApiEnv } from './env.ts';
@@ -42,20 +42,20 @@ export async function startServer(config: Config): Promise<RunningServer> {
     }
     log.warn('no API keys configured (SEXTANT_API_KEYS): listening on loopback only, without authentication', { host: config.host });
   }
-  const service = await SearchService.open(config);
+  // The default model loads before the port opens, so a listening server is a ready one.
+  const runtime = await openRuntime(config, { warmModel: config.defaultModel });
+  const { service, lifecycle } = runtime;
+  const { app } = createApp(runtime);
+  let server: ServerType;
   try {
-    await service.engines.get(config.defaultModel);
+    server = await new Promise<ServerType>((resolve, reject) => {
+      const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(s));
+      s.once('error', reject);
+    });
   } catch (err) {
-    await service.close();
+    await runtime.close(); // e.g. the port is taken: unlock the data directory
     throw err;
   }
-  const lifecycle = new Lifecycle(service, config, { gate: evalSetGate(service) });
-  const { app } = createApp(config, service, lifecycle);
-  lifecycle.start();
-  const server = await new Promise<ServerType>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(s));
-    s.once('error', reject);
-  });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   log.info('sextant listening', { url, dataDir: config.dataDir, modelsDir: config.modelsDir, auth: keys.length > 0 });
@@ -70,8 +70,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     close() {
       closing ??= (async () => {
         await new Promise<void>((resolve) => server.close(() => resolve()));
-        await lifecycle.close();
-        await service.close();
+        await runtime.close();
         log.info('sextant stopped');
       })();
       return closing;

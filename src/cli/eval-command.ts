@@ -5,7 +5,7 @@
  * dense search latency; --compare evaluates a second generation (id or model) side by side.
  */
 import { InvalidInputError } from '../errors.ts';
-import type { EvalResult, ModeMetrics } from '../lifecycle/evaluate.ts';
+import type { EvalResult, ModeMetrics } from '../lifecycle/eval/run.ts';
 import { configFrom, parse } from './args.ts';
 import { openEvalTarget, type EvalOutput } from './eval-target.ts';
 

@@ -5,9 +5,11 @@
 import { resolve } from 'node:path';
 import { NotFoundApiError, SextantClient, type EvalReport, type TuneResult } from '../client/index.ts';
 import type { Config } from '../config.ts';
-import { clearEvalSet, evaluateWithCompare, registerEvalSet } from '../lifecycle/evaluate.ts';
-import { tuneCollection } from '../lifecycle/tune.ts';
-import { SearchService } from '../search/service.ts';
+import { evaluateWithCompare } from '../lifecycle/eval/compare.ts';
+import { clearEvalSet, registerEvalSet } from '../lifecycle/eval/eval-set.ts';
+import { tuneCollection } from '../lifecycle/eval/tune.ts';
+import { openRuntime, type Runtime } from '../runtime.ts';
+import type { SearchService } from '../search/service.ts';
 import { cliClient } from './client.ts';
 
 export interface EvalCommandOptions {
@@ -71,8 +73,13 @@ class RemoteEvalTarget implements EvalTarget {
   async close(): Promise<void> {}
 }
 
+/** Without a server: the whole system in this process (drift monitoring included), no jobs resumed. */
 class LocalEvalTarget implements EvalTarget {
-  constructor(private readonly service: SearchService) {}
+  private readonly service: SearchService;
+
+  constructor(private readonly runtime: Runtime) {
+    this.service = runtime.service;
+  }
 
   async evaluate(collection: string, dataset: string, o: EvalCommandOptions): Promise<EvalOutput> {
     const report = await evaluateWithCompare(this.service, collection, dataset, { generation: o.generation, compare: o.compare, k: o.k, ef: o.ef });
@@ -89,11 +96,11 @@ class LocalEvalTarget implements EvalTarget {
   }
 
   close(): Promise<void> {
-    return this.service.close();
+    return this.runtime.close();
   }
 }
 
 export async function openEvalTarget(config: Config): Promise<EvalTarget> {
   if (config.url) return new RemoteEvalTarget(cliClient(config.url, config.apiKey));
-  return new LocalEvalTarget(await SearchService.open(config));
+  return new LocalEvalTarget(await openRuntime(config, { startJobs: false }));
 }

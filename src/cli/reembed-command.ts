@@ -1,9 +1,7 @@
 /** `sextant reembed <collection> [--model name@version] [--follow]` — with --url against a server, else locally. */
 import { InvalidInputError } from '../errors.ts';
-import { evalSetGate } from '../lifecycle/evaluate.ts';
-import { Lifecycle } from '../lifecycle/lifecycle.ts';
-import type { JobView } from '../lifecycle/jobs.ts';
-import { SearchService } from '../search/service.ts';
+import { jobView, type JobView } from '../api/views/job.ts';
+import { openRuntime } from '../runtime.ts';
 import { configFrom, parse } from './args.ts';
 import { cliClient } from './client.ts';
 import { progressBar } from './progress.ts';
@@ -48,15 +46,13 @@ export async function reembedCommand(argv: string[]): Promise<void> {
     job = values.follow ? await follow(() => client.getJob(started.id), `re-embedding ${collection} -> ${started.model}`) : started;
   } else {
     // Without a server the job runs in this process, so it is always followed to the end.
-    const service = await SearchService.open(config);
-    const lifecycle = new Lifecycle(service, config, { gate: evalSetGate(service) });
+    const runtime = await openRuntime(config);
     try {
-      lifecycle.start();
-      const started = await lifecycle.jobs.start(collection, { model: values.model });
-      job = await follow(async () => lifecycle.jobs.get(started.id), `re-embedding ${collection} -> ${started.model}`);
+      const jobs = runtime.lifecycle.jobs;
+      const started = await jobs.start(collection, { model: values.model });
+      job = await follow(async () => jobView(jobs.get(started.id)), `re-embedding ${collection} -> ${started.model}`);
     } finally {
-      await lifecycle.close();
-      await service.close();
+      await runtime.close();
     }
   }
   process.stdout.write(`${JSON.stringify(job)}\n`);

@@ -7,7 +7,8 @@ import type { Config } from '../config.ts';
 import type { IndexTarget } from '../ingest/bulk.ts';
 import type { DocumentInput, UpsertResult } from '../search/documents.ts';
 import type { SearchRequest } from '../search/query.ts';
-import { SearchService } from '../search/service.ts';
+import { openRuntime, type Runtime } from '../runtime.ts';
+import type { SearchService } from '../search/service.ts';
 import { cliClient } from './client.ts';
 
 export interface CliTarget extends IndexTarget {
@@ -52,11 +53,16 @@ class RemoteTarget implements CliTarget {
   async close(): Promise<void> {}
 }
 
+/** Without a server: the whole system in this process (drift monitoring included), no jobs resumed. */
 class LocalTarget implements CliTarget {
-  constructor(private readonly service: SearchService) {}
+  private readonly service: SearchService;
+
+  constructor(private readonly runtime: Runtime) {
+    this.service = runtime.service;
+  }
 
   async ensureCollection(name: string): Promise<void> {
-    if (!this.service.context.store.getCollection(name)) await this.service.createCollection({ name });
+    if (!this.service.hasCollection(name)) await this.service.createCollection({ name });
   }
 
   upsert(collection: string, docs: readonly DocumentInput[]): Promise<UpsertResult> {
@@ -68,11 +74,11 @@ class LocalTarget implements CliTarget {
   }
 
   close(): Promise<void> {
-    return this.service.close();
+    return this.runtime.close();
   }
 }
 
 export async function openTarget(config: Config): Promise<CliTarget> {
   if (config.url) return new RemoteTarget(cliClient(config.url, config.apiKey));
-  return new LocalTarget(await SearchService.open(config));
+  return new LocalTarget(await openRuntime(config, { startJobs: false }));
 }

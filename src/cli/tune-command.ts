@@ -4,7 +4,7 @@
  * efSearch reaching the target ANN recall@10, and stores both as the collection's defaults.
  */
 import { InvalidInputError } from '../errors.ts';
-import type { TuneResult } from '../lifecycle/tune.ts';
+import type { TuneResult } from '../lifecycle/eval/tune.ts';
 import { configFrom, parse } from './args.ts';
 import { openEvalTarget } from './eval-target.ts';
 

@@ -1,20 +1,46 @@
 /**
- * The model-lifecycle service: re-embedding jobs (and, wired in here, what watches collections
- * over time). Built on the search service; the search service never sees it.
+ * The model-lifecycle service: re-embedding jobs with their quality gate, drift detection and
+ * the policy that acts on it. Built on the search service, whose events it subscribes to; the
+ * search service never sees it. The composition root (src/runtime.ts) builds one per process,
+ * so the server and CLI commands that open a data directory watch collections the same way.
  */
 import type { Config } from '../config.ts';
 import type { SearchService } from '../search/service.ts';
-import { JobRunner, type JobHooks } from './jobs.ts';
+import { DriftMonitor } from './drift/monitor.ts';
+import { evalSetGate } from './eval/gate.ts';
+import { JobRunner, type JobHooks, type ReembedDeps } from './reembed/jobs.ts';
+import { attachPolicy, createDriftPolicy, type DriftPolicy } from './policy.ts';
+
+export interface LifecycleDeps {
+  readonly service: SearchService;
+  /** What re-embedding jobs read and write (narrow repositories, engines, indexes, write lock). */
+  readonly reembed: ReembedDeps;
+}
+
+export interface LifecycleOptions {
+  /** Replaces the evaluation-set gate (tests); default: gate swaps on the collection's evaluation set. */
+  readonly hooks?: JobHooks;
+}
 
 export class Lifecycle {
   readonly jobs: JobRunner;
+  readonly drift: DriftMonitor;
+  readonly policy: DriftPolicy;
+  private readonly detachPolicy: () => void;
+
+  readonly service: SearchService;
 
   constructor(
-    readonly service: SearchService,
+    deps: LifecycleDeps,
     readonly config: Config,
-    hooks: JobHooks = {},
+    options: LifecycleOptions = {},
   ) {
-    this.jobs = new JobRunner(service, config, hooks);
+    const service = deps.service;
+    this.service = service;
+    this.jobs = new JobRunner(deps.reembed, config, options.hooks ?? { gate: evalSetGate(service) });
+    this.drift = new DriftMonitor(service);
+    this.policy = createDriftPolicy(service, this.drift, (collection, reason) => this.jobs.start(collection, { reason }));
+    this.detachPolicy = attachPolicy(this.drift, this.policy);
   }
 
   /** Resumes unfinished jobs and starts background sweeps. */
@@ -22,7 +48,11 @@ export class Lifecycle {
     this.jobs.resumeAll();
   }
 
+  /** Evaluates drift windows already full, stops watching, then stops jobs (they resume on the next start). */
   async close(): Promise<void> {
+    this.detachPolicy();
+    await this.drift.flush();
+    this.drift.close();
     await this.jobs.close();
   }
 }

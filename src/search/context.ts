@@ -3,7 +3,7 @@ import type { Config } from '../config.ts';
 import type { EnginePool } from '../embedding/pool.ts';
 import { CollectionNotFoundError, InvalidInputError } from '../errors.ts';
 import type { VectorIndex } from '../index/types.ts';
-import type { CollectionRow, GenerationRow, Store } from '../store/types.ts';
+import type { CollectionRow, CollectionsRepository, GenerationRow, Store } from '../store/types.ts';
 import type { SearchEvents } from './events.ts';
 import type { GenerationIndexes } from './generations.ts';
 import type { KeyedMutex } from './mutex.ts';
@@ -18,13 +18,18 @@ export interface SearchContext {
   readonly writes: KeyedMutex;
 }
 
-export function requireCollection(ctx: SearchContext, name: string): CollectionRow {
+/** What the lookups below read: any holder of the collections repository (the search context, lifecycle deps). */
+export interface CollectionsHolder {
+  readonly store: Pick<CollectionsRepository, 'getCollection' | 'getGeneration'>;
+}
+
+export function requireCollection(ctx: CollectionsHolder, name: string): CollectionRow {
   const collection = ctx.store.getCollection(name);
   if (!collection) throw new CollectionNotFoundError(`collection '${name}' does not exist`);
   return collection;
 }
 
-export function liveGeneration(ctx: SearchContext, collection: CollectionRow): GenerationRow {
+export function liveGeneration(ctx: CollectionsHolder, collection: CollectionRow): GenerationRow {
   const id = collection.liveGeneration;
   const generation = id === null ? undefined : ctx.store.getGeneration(id);
   if (!generation) throw new CollectionNotFoundError(`collection '${collection.name}' has no live generation`);

@@ -29,24 +29,21 @@ export interface CreateCollection {
   readonly hybridAlpha?: number;
 }
 
-export interface CollectionInfo {
+/** A collection as the service describes it (the API's JSON for it: src/api/views/collection.ts). */
+export interface CollectionSummary {
   readonly name: string;
-  readonly document_count: number;
+  readonly documentCount: number;
   /** Concrete name@version of the live generation. */
   readonly model: string;
-  /** Same as `model`: the concrete version the live generation was built with. */
-  readonly active: string;
   /** Alias or name@version the collection should follow. */
   readonly target: string;
-  /** Same as `target` (kept for clients of the first API version). */
-  readonly model_target: string;
   readonly dimensions: number;
   readonly backend: BackendKind;
   readonly generation: number;
   readonly hnsw: HnswSettings;
-  readonly hybrid_alpha: number;
-  readonly created_at: string;
-  readonly updated_at: string;
+  readonly hybridAlpha: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
 }
 
 export class SearchService {
@@ -93,7 +90,7 @@ export class SearchService {
     return this.ctx.engines;
   }
 
-  async createCollection(spec: CreateCollection): Promise<CollectionInfo> {
+  async createCollection(spec: CreateCollection): Promise<CollectionSummary> {
     if (!COLLECTION_NAME.test(spec.name)) {
       throw new InvalidInputError(`collection name '${spec.name}' must be 1-64 characters of letters, digits, '_' or '-', starting with a letter or digit`);
     }
@@ -124,30 +121,32 @@ export class SearchService {
     return this.info(spec.name);
   }
 
-  listCollections(): CollectionInfo[] {
+  hasCollection(name: string): boolean {
+    return this.ctx.store.getCollection(name) !== undefined;
+  }
+
+  listCollections(): CollectionSummary[] {
     return this.ctx.store.listCollections().map((c) => this.describe(c));
   }
 
-  info(name: string): CollectionInfo {
+  info(name: string): CollectionSummary {
     return this.describe(requireCollection(this.ctx, name));
   }
 
-  private describe(c: CollectionRow): CollectionInfo {
+  private describe(c: CollectionRow): CollectionSummary {
     const generation = liveGeneration(this.ctx, c);
     return {
       name: c.name,
-      document_count: this.ctx.store.countDocuments(c.name),
+      documentCount: this.ctx.store.countDocuments(c.name),
       model: generation.model,
-      active: generation.model,
       target: c.modelTarget,
-      model_target: c.modelTarget,
       dimensions: generation.dimensions,
       backend: generation.backend,
       generation: generation.id,
       hnsw: c.hnsw,
-      hybrid_alpha: c.hybridAlpha,
-      created_at: c.createdAt,
-      updated_at: c.updatedAt,
+      hybridAlpha: c.hybridAlpha,
+      createdAt: c.createdAt,
+      updatedAt: c.updatedAt,
     };
   }
 
@@ -155,7 +154,7 @@ export class SearchService {
   async updateCollection(
     name: string,
     patch: { target?: string; hybridAlpha?: number; efSearch?: number; settings?: Readonly<Record<string, unknown>> },
-  ): Promise<CollectionInfo> {
+  ): Promise<CollectionSummary> {
     const row = requireCollection(this.ctx, name);
     // A target must name an existing version; the live model only changes through a re-embedding job.
     if (patch.target !== undefined) await this.ctx.engines.resolve(patch.target);
@@ -174,7 +173,7 @@ export class SearchService {
       for (const g of this.ctx.store.listGenerations(name)) {
         // Open to drop: the index's own files (or remote namespace) go with it.
         await this.ctx.indexes.get(collection, g).catch(() => undefined);
-        await this.ctx.indexes.close(g.id, true).catch((err: unknown) => log.warn('could not drop index', { generation: g.id, error: err }));
+        await this.ctx.indexes.close(g.id, true).catch((err: unknown) => log.warn('could not drop index', { generation: g.id, err }));
       }
       this.ctx.store.deleteCollection(name);
     });

@@ -1,14 +1,14 @@
-/** The real app (createApp) served in this process, with its drift monitor and policy reachable by tests. */
+/** The real app (the runtime and createApp) served in this process, with its drift monitor and policy reachable by tests. */
 import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { inject } from 'vitest';
 import { createApp } from '../../src/api/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import type { DriftMonitor } from '../../src/lifecycle/drift/monitor.ts';
-import { Lifecycle } from '../../src/lifecycle/lifecycle.ts';
 import type { DriftPolicy } from '../../src/lifecycle/policy.ts';
 import { setLogLevel } from '../../src/log.ts';
-import { SearchService } from '../../src/search/service.ts';
+import { openRuntime } from '../../src/runtime.ts';
+import type { SearchService } from '../../src/search/service.ts';
 
 export interface DriftApp {
   readonly url: string;
@@ -22,11 +22,10 @@ export interface DriftApp {
 export async function startDriftApp(dataDir: string, overrides: Partial<Record<keyof Config, string | number>> = {}): Promise<DriftApp> {
   setLogLevel('warn');
   const config = loadConfig({ modelsDir: inject('modelsDir'), dataDir, host: '127.0.0.1', port: 0, ...overrides }, {});
-  const service = await SearchService.open(config);
-  await service.engines.get(config.defaultModel);
-  const lifecycle = new Lifecycle(service, config);
-  const { app, drift, policy } = createApp(config, service, lifecycle);
-  lifecycle.start();
+  const runtime = await openRuntime(config, { warmModel: config.defaultModel });
+  const { service, lifecycle } = runtime;
+  const { drift, policy } = lifecycle;
+  const { app } = createApp(runtime);
   const server = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
     s.once('error', reject);
@@ -40,10 +39,7 @@ export async function startDriftApp(dataDir: string, overrides: Partial<Record<k
     policy,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await drift.flush();
-      drift.close();
-      await lifecycle.close();
-      await service.close();
+      await runtime.close();
     },
   };
 }

@@ -10,13 +10,29 @@
  * - The job yields to live traffic: it computes at most `reembedDuty` of the time.
  */
 import { randomUUID } from 'node:crypto';
-import type { Config } from '../config.ts';
-import { ConflictError, InvalidInputError, JobNotFoundError } from '../errors.ts';
-import { log } from '../log.ts';
-import { requireCollection, liveGeneration, type SearchContext } from '../search/context.ts';
-import { embeddingText } from '../search/documents.ts';
-import type { SearchService } from '../search/service.ts';
-import type { GenerationRow, JobRow } from '../store/types.ts';
+import type { Config } from '../../config.ts';
+import type { EnginePool } from '../../embedding/pool.ts';
+import { ConflictError, InvalidInputError, JobNotFoundError } from '../../errors.ts';
+import { log } from '../../log.ts';
+import { liveGeneration, requireCollection, type CollectionsHolder } from '../../search/context.ts';
+import { embeddingText } from '../../search/documents.ts';
+import type { GenerationIndexes } from '../../search/generations.ts';
+import type { KeyedMutex } from '../../search/mutex.ts';
+import type { CollectionsRepository, DocumentsRepository, GenerationRow, JobRow, JobsRepository } from '../../store/types.ts';
+
+/**
+ * What re-embedding needs, handed over by the composition root (src/runtime.ts): the three
+ * repositories it reads and writes, the engines, the generations' indexes, and the collection
+ * write lock it shares with the search service's write path.
+ */
+export interface ReembedDeps {
+  readonly collections: CollectionsRepository;
+  readonly documents: Pick<DocumentsRepository, 'countDocuments' | 'countVectors' | 'idsMissingVectors' | 'getDocuments' | 'contentHashes' | 'putGenerationVectors'>;
+  readonly jobs: JobsRepository;
+  readonly engines: Pick<EnginePool, 'get' | 'resolve' | 'loaded'>;
+  readonly indexes: Pick<GenerationIndexes, 'get' | 'close'>;
+  readonly writes: KeyedMutex;
+}
 
 export interface GateResult {
   readonly ok: boolean;
@@ -30,23 +46,11 @@ export interface JobHooks {
   onSwap?(collection: string, generation: GenerationRow): void;
 }
 
-export interface JobView {
-  readonly id: string;
-  readonly kind: 'reembed';
-  readonly collection: string;
-  readonly state: JobRow['state'];
-  readonly model: string;
-  readonly generation: number | null;
-  readonly previous_generation: number | null;
-  readonly done: number;
-  readonly total: number;
-  readonly docs_per_s: number | null;
-  readonly eta_seconds: number | null;
-  readonly reason: string;
-  readonly error: string | null;
-  readonly created_at: string;
-  readonly started_at: string | null;
-  readonly finished_at: string | null;
+/** A job as stored, with the progress rate this process measured (the API's view: src/api/views/job.ts). */
+export interface JobStatus extends JobRow {
+  /** Documents per second since this process started running it; null when not running (or too early to say). */
+  readonly docsPerSecond: number | null;
+  readonly etaSeconds: number | null;
 }
 
 const ACTIVE: readonly JobRow['state'][] = ['queued', 'running'];
@@ -65,22 +69,22 @@ export class JobRunner {
   private stopping = false;
   private retentionTimer: NodeJS.Timeout | undefined;
 
+  private readonly lookup: CollectionsHolder;
+
   constructor(
-    private readonly service: SearchService,
+    private readonly deps: ReembedDeps,
     private readonly config: Config,
     private readonly hooks: JobHooks = {},
-  ) {}
-
-  private get ctx(): SearchContext {
-    return this.service.context;
+  ) {
+    this.lookup = { store: deps.collections };
   }
 
   /** Resumes jobs a previous process left unfinished and starts the retention sweep. */
   resumeAll(): void {
-    for (const job of this.ctx.store.listJobs().reverse()) {
+    for (const job of this.deps.jobs.listJobs().reverse()) {
       if (!ACTIVE.includes(job.state)) continue;
-      if (!this.ctx.store.getCollection(job.collection)) {
-        this.ctx.store.updateJob(job.id, { state: 'failed', error: 'collection no longer exists', finishedAt: new Date().toISOString() });
+      if (!this.deps.collections.getCollection(job.collection)) {
+        this.deps.jobs.updateJob(job.id, { state: 'failed', error: 'collection no longer exists', finishedAt: new Date().toISOString() });
         continue;
       }
       log.info('resuming re-embedding job', { job: job.id, collection: job.collection, done: job.done, total: job.total });
@@ -92,36 +96,36 @@ export class JobRunner {
   }
 
   /** Queues a re-embedding of `collection` to `modelRef` (default: the collection's target). */
-  async start(collection: string, options: { model?: string; reason?: string } = {}): Promise<JobView> {
-    const row = requireCollection(this.ctx, collection);
-    const active = this.ctx.store.listJobs(collection).find((j) => ACTIVE.includes(j.state));
+  async start(collection: string, options: { model?: string; reason?: string } = {}): Promise<JobStatus> {
+    const row = requireCollection(this.lookup, collection);
+    const active = this.deps.jobs.listJobs(collection).find((j) => ACTIVE.includes(j.state));
     if (active) throw new ConflictError(`collection '${collection}' already has a re-embedding job (${active.id}, ${active.state})`, { job: active.id });
-    const version = await this.ctx.engines.resolve(options.model ?? row.modelTarget);
-    const job = this.ctx.store.createJob({
+    const version = await this.deps.engines.resolve(options.model ?? row.modelTarget);
+    const job = this.deps.jobs.createJob({
       id: randomUUID(),
       collection,
       model: version.id,
       reason: options.reason ?? 'manual',
-      total: this.ctx.store.countDocuments(collection),
+      total: this.deps.documents.countDocuments(collection),
     });
     log.info('re-embedding job queued', { job: job.id, collection, model: version.id, reason: job.reason });
     this.launch(job.id);
     return this.view(job);
   }
 
-  get(id: string): JobView {
-    const job = this.ctx.store.getJob(id);
+  get(id: string): JobStatus {
+    const job = this.deps.jobs.getJob(id);
     if (!job) throw new JobNotFoundError(`job '${id}' does not exist`);
     return this.view(job);
   }
 
-  list(collection?: string): JobView[] {
-    return this.ctx.store.listJobs(collection).map((j) => this.view(j));
+  list(collection?: string): JobStatus[] {
+    return this.deps.jobs.listJobs(collection).map((j) => this.view(j));
   }
 
   /** Cancels a queued or running job; the live generation is untouched and the partial one removed. */
-  async cancel(id: string): Promise<JobView> {
-    const job = this.ctx.store.getJob(id);
+  async cancel(id: string): Promise<JobStatus> {
+    const job = this.deps.jobs.getJob(id);
     if (!job) throw new JobNotFoundError(`job '${id}' does not exist`);
     if (!ACTIVE.includes(job.state)) throw new ConflictError(`job '${id}' is already ${job.state}`);
     this.cancelRequested.add(id);
@@ -133,18 +137,17 @@ export class JobRunner {
 
   /** Makes the most recently replaced generation live again. */
   async rollback(collection: string): Promise<GenerationRow> {
-    requireCollection(this.ctx, collection);
-    const active = this.ctx.store.listJobs(collection).find((j) => ACTIVE.includes(j.state));
+    requireCollection(this.lookup, collection);
+    const active = this.deps.jobs.listJobs(collection).find((j) => ACTIVE.includes(j.state));
     if (active) throw new ConflictError(`collection '${collection}' has a re-embedding job in progress (${active.id}); cancel it first`);
-    const retired = this.ctx.store
-      .listGenerations(collection)
+    const retired = this.deps.collections.listGenerations(collection)
       .filter((g) => g.state === 'retired')
       .sort((a, b) => (b.retiredAt ?? '').localeCompare(a.retiredAt ?? '') || b.id - a.id)[0];
     if (!retired) throw new ConflictError(`collection '${collection}' has no previous generation to roll back to`);
-    await this.ctx.writes.run(collection, async () => {
-      this.ctx.store.promoteGeneration(collection, retired.id);
+    await this.deps.writes.run(collection, async () => {
+      this.deps.collections.promoteGeneration(collection, retired.id);
     });
-    const live = this.ctx.store.getGeneration(retired.id)!;
+    const live = this.deps.collections.getGeneration(retired.id)!;
     log.info('rolled back', { collection, generation: live.id, model: live.model });
     this.hooks.onSwap?.(collection, live);
     return live;
@@ -153,12 +156,12 @@ export class JobRunner {
   /** Drops retired generations older than the retention period (files and rows). */
   sweepRetention(): void {
     const cutoff = Date.now() - this.config.retentionSeconds * 1000;
-    for (const collection of this.ctx.store.listCollections()) {
-      for (const g of this.ctx.store.listGenerations(collection.name)) {
+    for (const collection of this.deps.collections.listCollections()) {
+      for (const g of this.deps.collections.listGenerations(collection.name)) {
         if (g.state !== 'retired' || !g.retiredAt || Date.parse(g.retiredAt) > cutoff) continue;
         void this.dropGeneration(collection.name, g).then(
           () => log.info('retention: dropped replaced generation', { collection: collection.name, generation: g.id, model: g.model }),
-          (err: unknown) => log.warn('retention: could not drop generation', { generation: g.id, error: err }),
+          (err: unknown) => log.warn('retention: could not drop generation', { generation: g.id, err }),
         );
       }
     }
@@ -171,31 +174,14 @@ export class JobRunner {
     await Promise.allSettled(this.running.values());
   }
 
-  private view(job: JobRow): JobView {
+  private view(job: JobRow): JobStatus {
     const p = this.progress.get(job.id);
     let rate: number | null = null;
     if (p && job.state === 'running') {
       const seconds = (performance.now() - p.startedAt) / 1000;
       rate = seconds > 0.5 ? (job.done - p.startDone) / seconds : null;
     }
-    return {
-      id: job.id,
-      kind: job.kind,
-      collection: job.collection,
-      state: job.state,
-      model: job.model,
-      generation: job.generation,
-      previous_generation: job.previousGeneration,
-      done: job.done,
-      total: job.total,
-      docs_per_s: rate === null ? null : Math.round(rate * 10) / 10,
-      eta_seconds: rate ? Math.round(Math.max(0, job.total - job.done) / rate) : null,
-      reason: job.reason,
-      error: job.error,
-      created_at: job.createdAt,
-      started_at: job.startedAt,
-      finished_at: job.finishedAt,
-    };
+    return { ...job, docsPerSecond: rate, etaSeconds: rate ? Math.max(0, job.total - job.done) / rate : null };
   }
 
   private launch(id: string): void {
@@ -209,44 +195,44 @@ export class JobRunner {
   }
 
   private async execute(id: string): Promise<void> {
-    let job = this.ctx.store.getJob(id)!;
+    let job = this.deps.jobs.getJob(id)!;
     try {
-      const collection = requireCollection(this.ctx, job.collection);
-      const live = liveGeneration(this.ctx, collection);
-      const engine = await this.ctx.engines.get(job.model);
+      const collection = requireCollection(this.lookup, job.collection);
+      const live = liveGeneration(this.lookup, collection);
+      const engine = await this.deps.engines.get(job.model);
       if (job.generation === null) {
-        const generation = this.ctx.store.createGeneration(collection.name, { model: job.model, dimensions: engine.dimensions, backend: live.backend });
-        job = this.ctx.store.updateJob(id, { generation: generation.id, previousGeneration: live.id });
+        const generation = this.deps.collections.createGeneration(collection.name, { model: job.model, dimensions: engine.dimensions, backend: live.backend });
+        job = this.deps.jobs.updateJob(id, { generation: generation.id, previousGeneration: live.id });
       }
-      job = this.ctx.store.updateJob(id, { state: 'running', startedAt: job.startedAt ?? new Date().toISOString() });
-      const generation = this.ctx.store.getGeneration(job.generation!)!;
-      const index = await this.ctx.indexes.get(collection, generation);
-      this.progress.set(id, { startedAt: performance.now(), startDone: this.ctx.store.countVectors(generation.id) });
+      job = this.deps.jobs.updateJob(id, { state: 'running', startedAt: job.startedAt ?? new Date().toISOString() });
+      const generation = this.deps.collections.getGeneration(job.generation!)!;
+      const index = await this.deps.indexes.get(collection, generation);
+      this.progress.set(id, { startedAt: performance.now(), startDone: this.deps.documents.countVectors(generation.id) });
 
       for (;;) {
         this.checkpoint(id);
-        const ids = this.ctx.store.idsMissingVectors(collection.name, generation.id, this.config.reembedBatch);
+        const ids = this.deps.documents.idsMissingVectors(collection.name, generation.id, this.config.reembedBatch);
         if (ids.length === 0) break;
         const started = performance.now();
-        const docs = [...this.ctx.store.getDocuments(collection.name, ids).values()];
+        const docs = [...this.deps.documents.getDocuments(collection.name, ids).values()];
         const out = await engine.embed(docs.map(embeddingText), 'document');
-        await this.ctx.writes.run(collection.name, async () => {
+        await this.deps.writes.run(collection.name, async () => {
           // Under the lock no upsert can interleave: keep only documents unchanged since read.
-          const current = this.ctx.store.contentHashes(collection.name, ids);
+          const current = this.deps.documents.contentHashes(collection.name, ids);
           const items = docs
             .map((d, i) => ({ id: d.id, vector: out.vectors[i]!, contentHash: d.contentHash, metadata: d.metadata }))
             .filter((item) => current.get(item.id) === item.contentHash);
           if (index.remote) await index.upsert(items);
-          const { written, seq } = this.ctx.store.putGenerationVectors(collection.name, generation.id, items);
+          const { written, seq } = this.deps.documents.putGenerationVectors(collection.name, generation.id, items);
           if (!index.remote) {
             const keep = new Set(written);
             await index.upsert(items.filter((i) => keep.has(i.id)));
             index.markApplied?.(seq);
           }
         });
-        job = this.ctx.store.updateJob(id, {
-          done: this.ctx.store.countVectors(generation.id),
-          total: this.ctx.store.countDocuments(collection.name),
+        job = this.deps.jobs.updateJob(id, {
+          done: this.deps.documents.countVectors(generation.id),
+          total: this.deps.documents.countDocuments(collection.name),
           cursor: ids.at(-1)!,
         });
         await this.throttle(performance.now() - started);
@@ -260,7 +246,7 @@ export class JobRunner {
       } else if (this.stopping) {
         log.info('re-embedding job paused by shutdown; it resumes on the next start', { job: id });
       } else {
-        log.error('re-embedding job failed', { job: id, collection: job.collection, error: err });
+        log.error('re-embedding job failed', { job: id, collection: job.collection, err });
         await this.finish(id, 'failed', (err as Error).message);
       }
     }
@@ -277,18 +263,18 @@ export class JobRunner {
     const duty = this.config.reembedDuty;
     const pause = duty >= 1 ? 0 : (busyMs * (1 - duty)) / duty;
     if (pause > 0) await new Promise((r) => setTimeout(r, pause));
-    for (let i = 0; i < 50 && this.ctx.engines.loaded().some((e) => e.queueDepth > 0); i++) {
+    for (let i = 0; i < 50 && this.deps.engines.loaded().some((e) => e.queueDepth > 0); i++) {
       await new Promise((r) => setTimeout(r, 20));
     }
   }
 
   private async verifyAndSwap(id: string, collection: string, generation: GenerationRow): Promise<void> {
-    await this.ctx.writes.run(collection, async () => {
-      const documents = this.ctx.store.countDocuments(collection);
-      const vectors = this.ctx.store.countVectors(generation.id);
-      const missing = this.ctx.store.idsMissingVectors(collection, generation.id, 5);
-      const row = requireCollection(this.ctx, collection);
-      const indexed = await (await this.ctx.indexes.get(row, generation)).count();
+    await this.deps.writes.run(collection, async () => {
+      const documents = this.deps.documents.countDocuments(collection);
+      const vectors = this.deps.documents.countVectors(generation.id);
+      const missing = this.deps.documents.idsMissingVectors(collection, generation.id, 5);
+      const row = requireCollection(this.lookup, collection);
+      const indexed = await (await this.deps.indexes.get(row, generation)).count();
       if (missing.length > 0 || vectors !== documents || indexed !== documents) {
         throw new InvalidInputError(
           `verification failed: ${documents} documents, ${vectors} vectors, ${indexed} indexed in generation ${generation.id}` +
@@ -296,17 +282,17 @@ export class JobRunner {
         );
       }
     });
-    const row = requireCollection(this.ctx, collection);
-    const live = liveGeneration(this.ctx, row);
+    const row = requireCollection(this.lookup, collection);
+    const live = liveGeneration(this.lookup, row);
     const gate = await this.hooks.gate?.(collection, live, generation);
     if (gate && !gate.ok) throw new InvalidInputError(`quality gate failed: ${gate.reason}`);
     this.checkpoint(id);
-    await this.ctx.writes.run(collection, async () => {
-      this.ctx.store.promoteGeneration(collection, generation.id);
+    await this.deps.writes.run(collection, async () => {
+      this.deps.collections.promoteGeneration(collection, generation.id);
     });
-    await (await this.ctx.indexes.get(row, generation)).flush();
-    const promoted = this.ctx.store.getGeneration(generation.id)!;
-    this.ctx.store.updateJob(id, { state: 'succeeded', finishedAt: new Date().toISOString(), done: this.ctx.store.countVectors(generation.id) });
+    await (await this.deps.indexes.get(row, generation)).flush();
+    const promoted = this.deps.collections.getGeneration(generation.id)!;
+    this.deps.jobs.updateJob(id, { state: 'succeeded', finishedAt: new Date().toISOString(), done: this.deps.documents.countVectors(generation.id) });
     log.info('re-embedding job succeeded: new generation is live', {
       job: id,
       collection,
@@ -320,21 +306,21 @@ export class JobRunner {
   }
 
   private async finish(id: string, state: 'cancelled' | 'failed', error: string | null): Promise<void> {
-    const job = this.ctx.store.getJob(id)!;
+    const job = this.deps.jobs.getJob(id)!;
     if (job.generation !== null) {
-      const generation = this.ctx.store.getGeneration(job.generation);
+      const generation = this.deps.collections.getGeneration(job.generation);
       if (generation && generation.state === 'building') await this.dropGeneration(job.collection, generation);
     }
-    this.ctx.store.updateJob(id, { state, error, finishedAt: new Date().toISOString() });
+    this.deps.jobs.updateJob(id, { state, error, finishedAt: new Date().toISOString() });
     log.info(`re-embedding job ${state}`, { job: id, collection: job.collection, error });
   }
 
   private async dropGeneration(collection: string, generation: GenerationRow): Promise<void> {
-    await this.ctx.writes.run(collection, async () => {
-      const row = this.ctx.store.getCollection(collection);
-      if (row) await this.ctx.indexes.get(row, generation).catch(() => undefined);
-      await this.ctx.indexes.close(generation.id, true);
-      this.ctx.store.dropGeneration(generation.id);
+    await this.deps.writes.run(collection, async () => {
+      const row = this.deps.collections.getCollection(collection);
+      if (row) await this.deps.indexes.get(row, generation).catch(() => undefined);
+      await this.deps.indexes.close(generation.id, true);
+      this.deps.collections.dropGeneration(generation.id);
     });
   }
 }

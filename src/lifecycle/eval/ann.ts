@@ -4,10 +4,10 @@
  * top-k per query, so memory stays O(queries x k) whatever the collection size; time is
  * O(documents x queries x dimensions).
  */
-import type { VectorIndex } from '../index/types.ts';
-import { checkedVector } from '../search/query.ts';
-import type { SearchService } from '../search/service.ts';
-import type { Store } from '../store/types.ts';
+import type { VectorIndex } from '../../index/types.ts';
+import { checkedVector } from '../../search/query.ts';
+import type { SearchService } from '../../search/service.ts';
+import type { Store } from '../../store/types.ts';
 
 export interface ScoredId {
   readonly id: string;

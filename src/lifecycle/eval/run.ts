@@ -2,7 +2,8 @@
  * Retrieval evaluation of a collection against a BEIR evaluation set: nDCG@10, MRR@10 and
  * Recall@k (default 100) per search mode, ANN recall@10 of the vector index against exact
  * search, and search latency; two generations (or models) side by side; and the per-collection
- * evaluation set the re-embedding quality gate checks a new generation against.
+ * evaluation set the re-embedding quality gate checks a new generation against (compare.ts,
+ * eval-set.ts, gate.ts).
  *
  * Every figure is measured through the search service itself, with the request a user makes:
  * nDCG@10 and MRR@10 from top-10 searches (for dense, a k=10 request searches the graph at the
@@ -12,12 +13,11 @@
  * Searches carry the query vector (made by the same engine call a text search makes) instead of
  * the text, so evaluation traffic never feeds drift detection; rankings are the text search's.
  */
-import { InvalidInputError } from '../errors.ts';
-import { liveGeneration, requireCollection, requireGeneration } from '../search/context.ts';
-import { mrrAt, ndcgAt, recallAt } from '../search/metrics.ts';
-import type { SearchMode } from '../search/query.ts';
-import type { SearchService } from '../search/service.ts';
-import type { CollectionRow, GenerationRow, GenerationState } from '../store/types.ts';
+import { InvalidInputError } from '../../errors.ts';
+import { liveGeneration, requireCollection, requireGeneration } from '../../search/context.ts';
+import { mrrAt, ndcgAt, recallAt } from '../../search/metrics.ts';
+import type { SearchMode } from '../../search/query.ts';
+import type { SearchService } from '../../search/service.ts';
 import { annRecall, embedQuery, exactTopK, type QueryVector } from './ann.ts';
 import { readEvalDataset, type EvalDataset } from './dataset.ts';
 
@@ -212,166 +212,5 @@ export async function evaluateCollection(
     latency_ms: latency,
     missing_judged_documents: missing,
     took_ms: Math.round(performance.now() - started),
-  };
-}
-
-const STATE_PREFERENCE: Record<GenerationState, number> = { live: 0, building: 1, retired: 2 };
-
-/**
- * The generation `ref` names: a generation id of the collection, or a model (name@version or
- * alias) that one of its generations uses — the live one first, then one being built, then the
- * newest retired one.
- */
-export async function resolveGenerationRef(service: SearchService, collection: CollectionRow, ref: string | number): Promise<GenerationRow> {
-  const ctx = service.context;
-  if (typeof ref === 'number' || /^\d+$/.test(ref.trim())) return requireGeneration(ctx, collection, Number(ref));
-  const generations = ctx.store.listGenerations(collection.name);
-  let matching = generations.filter((g) => g.model === ref.trim());
-  if (matching.length === 0) {
-    const version = await service.engines.resolve(ref.trim()).catch(() => undefined);
-    if (version) matching = generations.filter((g) => g.model === version.id);
-  }
-  if (matching.length === 0) {
-    const have = generations.map((g) => `${g.id} (${g.model}, ${g.state})`).join(', ');
-    throw new InvalidInputError(`collection '${collection.name}' has no generation for '${ref}'; its generations: ${have}`);
-  }
-  matching.sort((a, b) => STATE_PREFERENCE[a.state] - STATE_PREFERENCE[b.state] || b.id - a.id);
-  return matching[0]!;
-}
-
-/** `evaluateCollection`, plus the same evaluation of a second generation when `compare` names one. */
-export async function evaluateWithCompare(
-  service: SearchService,
-  collection: string,
-  datasetDir: string | EvalDataset,
-  opts: EvalOptions & { readonly compare?: string | number } = {},
-): Promise<EvalReport> {
-  const row = requireCollection(service.context, collection);
-  const dataset = typeof datasetDir === 'string' ? readEvalDataset(datasetDir) : datasetDir;
-  const other = opts.compare === undefined ? undefined : await resolveGenerationRef(service, row, opts.compare);
-  const result = await evaluateCollection(service, collection, dataset, opts);
-  if (!other) return result;
-  if (other.id === result.generation) throw new InvalidInputError(`--compare names generation ${other.id}, the one being evaluated`);
-  const compared = await evaluateCollection(service, collection, dataset, { ...opts, generation: other.id });
-  return { ...result, compare: { generation: other.id, model: other.model, result: compared } };
-}
-
-// ---- the collection's evaluation set and the re-embedding gate ----
-
-export interface EvalSet {
-  /** Absolute path of the BEIR folder on the server. */
-  readonly dataset: string;
-  /** How much nDCG@10 a new generation may lose against the live one and still be swapped in. */
-  readonly margin: number;
-  readonly registered_at: string;
-}
-
-const EVAL_SET_KEY = 'evalSet';
-export const DEFAULT_GATE_MARGIN = 0.01;
-
-export function getEvalSet(service: SearchService, collection: string): EvalSet | undefined {
-  const value = requireCollection(service.context, collection).settings[EVAL_SET_KEY] as Partial<EvalSet> | undefined;
-  if (!value || typeof value.dataset !== 'string' || typeof value.margin !== 'number') return undefined;
-  return { dataset: value.dataset, margin: value.margin, registered_at: value.registered_at ?? '' };
-}
-
-/**
- * Registers `dataset` as the collection's evaluation set (other settings are kept). The folder
- * is read and checked against the collection now, so a gate never meets a set that never worked.
- */
-export function registerEvalSet(service: SearchService, collection: string, dataset: string, margin = DEFAULT_GATE_MARGIN): EvalSet {
-  if (typeof margin !== 'number' || !(margin >= 0 && margin <= 1)) throw new InvalidInputError(`margin must be between 0 and 1, got ${margin}`);
-  const row = requireCollection(service.context, collection);
-  const read = readEvalDataset(dataset);
-  missingJudgedDocuments(service, row.name, read);
-  const set: EvalSet = { dataset: read.dir, margin, registered_at: new Date().toISOString() };
-  const current = requireCollection(service.context, collection);
-  service.context.store.updateCollection(collection, { settings: { ...current.settings, [EVAL_SET_KEY]: set } });
-  return set;
-}
-
-/** Removes the collection's evaluation set; false when it had none. */
-export function clearEvalSet(service: SearchService, collection: string): boolean {
-  const current = requireCollection(service.context, collection);
-  if (!(EVAL_SET_KEY in current.settings)) return false;
-  const { [EVAL_SET_KEY]: _removed, ...rest } = current.settings;
-  service.context.store.updateCollection(collection, { settings: rest });
-  return true;
-}
-
-export interface GateCheck {
-  readonly ok: boolean;
-  /** Dense nDCG@10 of the live generation (NaN when nothing was evaluated). */
-  readonly live: number;
-  /** Dense nDCG@10 of the candidate generation (NaN when nothing was evaluated). */
-  readonly candidate: number;
-  readonly margin: number;
-  readonly reason: string;
-  /** false when the collection has no evaluation set (the gate then passes). */
-  readonly evaluated: boolean;
-  /** nDCG@10 per mode checked: dense (the gate figure) and hybrid. */
-  readonly modes?: { readonly [mode: string]: { readonly live: number; readonly candidate: number } };
-}
-
-const GATE_MODES: readonly SearchMode[] = ['dense', 'hybrid'];
-
-function fmt(n: number): string {
-  return n.toFixed(4);
-}
-
-/**
- * The re-embedding quality gate: evaluates the live and the candidate generation on the
- * collection's evaluation set and passes when the candidate's nDCG@10 is at least the live
- * one's minus the set's margin, in dense mode and in hybrid mode.
- *
- * Dense nDCG@10 is the headline figure: a re-embedding changes only the vectors, so dense mode
- * shows the model change undiluted (hybrid shares 1 - alpha of its score with BM25, which is
- * the same in both generations, and would hide most of a regression), and dense is the API's
- * default mode. Hybrid is checked too because that is what hybrid users would get.
- *
- * No evaluation set: passes with `evaluated: false`. An evaluation set that cannot be read
- * (folder moved) fails the gate: a swap should not go unchecked because a path broke.
- */
-export async function compareForGate(service: SearchService, collection: string, liveGeneration: number, candidateGeneration: number): Promise<GateCheck> {
-  const set = getEvalSet(service, collection);
-  if (!set) return { ok: true, live: NaN, candidate: NaN, margin: 0, reason: 'no evaluation set registered', evaluated: false };
-  let dataset: EvalDataset;
-  try {
-    dataset = readEvalDataset(set.dataset);
-  } catch (err) {
-    return { ok: false, live: NaN, candidate: NaN, margin: set.margin, reason: `evaluation set unreadable: ${(err as Error).message}`, evaluated: false };
-  }
-  const opts = { modes: GATE_MODES, annRecall: false, recall: false } as const;
-  const live = await evaluateCollection(service, collection, dataset, { ...opts, generation: liveGeneration });
-  const candidate = await evaluateCollection(service, collection, dataset, { ...opts, generation: candidateGeneration });
-  const modes: Record<string, { live: number; candidate: number }> = {};
-  const failures: string[] = [];
-  const parts: string[] = [];
-  for (const m of GATE_MODES) {
-    const l = live.modes[m]!['ndcg@10'];
-    const c = candidate.modes[m]!['ndcg@10'];
-    modes[m] = { live: l, candidate: c };
-    const delta = c - l;
-    parts.push(`${m} nDCG@10 ${fmt(l)} -> ${fmt(c)} (${delta >= 0 ? '+' : ''}${fmt(delta)})`);
-    if (c < l - set.margin) failures.push(m);
-  }
-  const where = `on ${dataset.name} (${dataset.queries.length} queries), generation ${liveGeneration} -> ${candidateGeneration}`;
-  const reason =
-    failures.length === 0
-      ? `passed ${where}: ${parts.join('; ')}; margin ${set.margin}`
-      : `${failures.join(' and ')} nDCG@10 fell by more than the margin ${set.margin} ${where}: ${parts.join('; ')}`;
-  return { ok: failures.length === 0, live: modes.dense!.live, candidate: modes.dense!.candidate, margin: set.margin, reason, evaluated: true, modes };
-}
-
-/**
- * The gate as a re-embedding job hook: `undefined` (no opinion) when the collection has no
- * evaluation set, the check otherwise.
- */
-export function evalSetGate(
-  service: SearchService,
-): (collection: string, live: { readonly id: number }, candidate: { readonly id: number }) => Promise<GateCheck | undefined> {
-  return async (collection, live, candidate) => {
-    if (!getEvalSet(service, collection)) return undefined;
-    return compareForGate(service, collection, live.id, candidate.id);
   };
 }

@@ -13,15 +13,15 @@
  *
  * Both are stored as the collection's defaults (searches pick them up at once) unless dryRun.
  */
-import { InvalidInputError } from '../errors.ts';
-import { liveGeneration, requireCollection } from '../search/context.ts';
-import { fuse, type RankedScore } from '../search/hybrid.ts';
-import { ndcgAt } from '../search/metrics.ts';
-import type { SearchService } from '../search/service.ts';
-import { seededShuffle } from '../util/random.ts';
+import { InvalidInputError } from '../../errors.ts';
+import { liveGeneration, requireCollection } from '../../search/context.ts';
+import { fuse, type RankedScore } from '../../search/hybrid.ts';
+import { ndcgAt } from '../../search/metrics.ts';
+import type { SearchService } from '../../search/service.ts';
+import { seededShuffle } from '../../util/random.ts';
 import { annRecall, embedQueries, exactTopK } from './ann.ts';
 import { readEvalDataset, type EvalDataset } from './dataset.ts';
-import { missingJudgedDocuments } from './evaluate.ts';
+import { missingJudgedDocuments } from './run.ts';
 
 export const EF_LADDER: readonly number[] = [10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096];
 export const DEFAULT_TARGET_RECALL = 0.95;

@@ -1,0 +1,60 @@
+/**
+ * The composition root: builds the whole system from a Config (the data directory's store and
+ * indexes, the embedding engines, the search service, the lifecycle with jobs, gate, drift and
+ * policy). `sextant serve`, every CLI command that opens a data directory, and the tests build
+ * it here, so all of them run the same system; the faces (src/api, src/cli) only translate.
+ */
+import type { Config } from './config.ts';
+import type { EnginePool } from './embedding/pool.ts';
+import { Lifecycle, type LifecycleOptions } from './lifecycle/lifecycle.ts';
+import type { ReembedDeps } from './lifecycle/reembed/jobs.ts';
+import { SearchService } from './search/service.ts';
+
+export interface Runtime {
+  readonly config: Config;
+  readonly service: SearchService;
+  readonly lifecycle: Lifecycle;
+  /** Drift windows evaluated, jobs stopped, indexes flushed, the data directory unlocked. */
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions extends LifecycleOptions {
+  /** Engines to share (tests); default: a pool over config.modelsDir. */
+  readonly engines?: EnginePool;
+  /** Load this model before returning (the server's default model, so readiness means ready). */
+  readonly warmModel?: string;
+  /** Resume unfinished jobs at once (default true). */
+  readonly startJobs?: boolean;
+}
+
+export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
+  const service = await SearchService.open(config, options.engines);
+  try {
+    if (options.warmModel !== undefined) await service.engines.get(options.warmModel);
+  } catch (err) {
+    await service.close();
+    throw err;
+  }
+  // The root hands each part only what it works with: re-embedding gets three repositories,
+  // the engines, the indexes and the collection write lock, not the whole search service.
+  const ctx = service.context;
+  const reembed: ReembedDeps = { collections: ctx.store, documents: ctx.store, jobs: ctx.store, engines: ctx.engines, indexes: ctx.indexes, writes: ctx.writes };
+  const lifecycle = new Lifecycle({ service, reembed }, config, options);
+  if (options.startJobs !== false) lifecycle.start();
+  let closing: Promise<void> | undefined;
+  return {
+    config,
+    service,
+    lifecycle,
+    close() {
+      closing ??= (async () => {
+        try {
+          await lifecycle.close();
+        } finally {
+          await service.close();
+        }
+      })();
+      return closing;
+    },
+  };
+}
