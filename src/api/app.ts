@@ -1,11 +1,7 @@
 /** The Hono application: middleware (limits, rate limit, metrics), routes, error mapping. */
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono } from 'hono';
-import type { Config } from '../config.ts';
-import { DriftMonitor } from '../lifecycle/drift/monitor.ts';
-import type { Lifecycle } from '../lifecycle/lifecycle.ts';
-import { attachPolicy, createDriftPolicy, type DriftPolicy } from '../lifecycle/policy.ts';
-import type { SearchService } from '../search/service.ts';
+import type { Runtime } from '../runtime.ts';
 import { parseApiKeys, requireRole } from './auth.ts';
 import { limitBodySize } from './body-limit.ts';
 import type { ApiDeps, ApiEnv } from './env.ts';
@@ -17,14 +13,17 @@ import { collectionsRoutes } from './routes/collections.ts';
 import { driftRoutes } from './routes/drift.ts';
 import { embeddingsRoutes } from './routes/embeddings.ts';
 import { evalRoutes } from './routes/eval.ts';
-import { collectionLifecycleRoutes, jobsRoutes } from './routes/jobs.ts';
-import { modelAdminRoutes } from './routes/model-admin.ts';
+import { jobsRoutes } from './routes/jobs.ts';
 import { modelsRoutes } from './routes/models.ts';
+import { serviceRoutes } from './routes/service.ts';
+import { mountRoutes, type Route } from './route.ts';
 import { schemasFor } from './schemas.ts';
 
 export const API_VERSION = '0.1.0';
 
-export function createApp(config: Config, service: SearchService, lifecycle: Lifecycle): { app: Hono<ApiEnv>; deps: ApiDeps; drift: DriftMonitor; policy: DriftPolicy } {
+/** The HTTP face of a runtime: it translates requests; the runtime (src/runtime.ts) does the work. */
+export function createApp(runtime: Runtime): { app: Hono<ApiEnv>; deps: ApiDeps } {
+  const { config, service, lifecycle } = runtime;
   const deps: ApiDeps = {
     config,
     service,
@@ -33,11 +32,7 @@ export function createApp(config: Config, service: SearchService, lifecycle: Lif
     schemas: schemasFor(config),
     metrics: createMetrics(service),
   };
-  // Drift detection listens to the search service; the policy reviews what each window shows.
-  const drift = new DriftMonitor(service);
-  const policy = createDriftPolicy(service, drift, (collection, reason) => lifecycle.jobs.start(collection, { reason }));
-  attachPolicy(drift, policy);
-  registerDriftMetrics(deps.metrics, drift);
+  registerDriftMetrics(deps.metrics, lifecycle.drift);
   const limiter = new RateLimiter(config.rateLimit);
   const app = new Hono<ApiEnv>();
 
@@ -57,35 +52,20 @@ export function createApp(config: Config, service: SearchService, lifecycle: Lif
     await next();
   });
 
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  app.get('/readyz', (c) => {
-    const engines = service.engines.loaded();
-    const ready = engines.length > 0;
-    return c.json(
-      {
-        status: ready ? 'ready' : 'starting',
-        models: engines.map((e) => ({ id: e.id, device: e.device, ...(e.fallbackReason ? { fallback_reason: e.fallbackReason } : {}) })),
-        device: engines[0]?.device ?? null,
-        store: 'open',
-        collections: service.listCollections().length,
-      },
-      ready ? 200 : 503,
-    );
-  });
-  app.get('/metrics', requireRole(deps.keys, 'read'), (c) => c.text(deps.metrics.registry.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
-  const openapi = openApiDocument(deps.schemas, API_VERSION);
-  app.get('/openapi.json', (c) => c.json(openapi));
-
-  app.route('/v1/embeddings', embeddingsRoutes(deps));
-  app.route('/v1/models', modelsRoutes(deps));
-  app.route('/v1/models', modelAdminRoutes(deps));
-  app.route('/v1/collections', collectionsRoutes(deps));
-  app.route('/v1/collections', collectionLifecycleRoutes(deps));
-  app.route('/v1/collections', evalRoutes(deps));
-  app.route('/v1/collections', driftRoutes(deps, drift, policy));
-  app.route('/v1/jobs', jobsRoutes(deps));
+  // Every operation is one definition (src/api/route.ts); the OpenAPI document is built from the same list.
+  let document: Record<string, unknown> | undefined;
+  const routes: Route[] = [
+    ...serviceRoutes(deps, () => (document ??= openApiDocument(routes, API_VERSION))),
+    ...embeddingsRoutes(deps),
+    ...modelsRoutes(deps),
+    ...jobsRoutes(deps),
+    ...collectionsRoutes(deps),
+    ...evalRoutes(deps),
+    ...driftRoutes(deps),
+  ];
+  mountRoutes(app, routes, deps.keys);
 
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
   app.onError(handleError);
-  return { app, deps, drift, policy };
+  return { app, deps };
 }

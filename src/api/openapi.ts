@@ -1,16 +1,13 @@
 /**
- * GET /openapi.json — built from the zod schemas that validate requests (`schemas.ts`) and
- * describe responses (`responses.ts`). Each operation's `operationId` is the name of the typed
- * client's method for it (`sextant/client`); a test holds the routes, this document and the
- * client to the same list.
+ * GET /openapi.json — generated from the route definitions the app mounts (src/api/route.ts):
+ * their paths, roles, and the zod schemas that validate requests (`schemas.ts`) and describe
+ * responses (`responses.ts`). Each `operationId` is the typed client's method for it.
  */
 import { z } from 'zod';
 import * as responses from './responses.ts';
-import type { Schemas } from './schemas.ts';
+import type { Route } from './route.ts';
 
 type JsonSchema = Record<string, unknown>;
-type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
-type Role = 'read' | 'write' | 'admin' | 'none';
 
 /** Drops `additionalProperties: false`, which zod writes for every output object: a response may gain fields. */
 function allowExtraProperties(value: unknown): unknown {
@@ -26,58 +23,6 @@ function allowExtraProperties(value: unknown): unknown {
 function toSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as JsonSchema;
   return io === 'output' ? (allowExtraProperties(rest) as JsonSchema) : rest;
-}
-
-interface Operation {
-  readonly method: Method;
-  readonly path: string;
-  readonly operationId: string;
-  readonly summary: string;
-  readonly role: Role;
-  readonly request?: z.ZodType;
-  /** The body may be left out (it then means `{}`). */
-  readonly optionalBody?: true;
-  /** Absent for non-JSON responses (metrics, this document). */
-  readonly response?: z.ZodType;
-  readonly status?: number;
-  readonly query?: readonly { name: string; description: string; type: 'string' | 'integer' }[];
-}
-
-function operations(s: Schemas): Operation[] {
-  const r = responses;
-  return [
-    { method: 'get', path: '/healthz', operationId: 'health', summary: 'Liveness', role: 'none', response: r.health },
-    { method: 'get', path: '/readyz', operationId: 'ready', summary: 'Readiness: model loaded, stores open, active device (503 while starting)', role: 'none', response: r.readiness },
-    { method: 'get', path: '/metrics', operationId: 'metrics', summary: 'Prometheus metrics (text exposition format)', role: 'read' },
-    { method: 'get', path: '/openapi.json', operationId: 'openapi', summary: 'This document', role: 'none' },
-    { method: 'post', path: '/v1/embeddings', operationId: 'embed', summary: 'Embed texts (OpenAI-compatible: encoding_format float|base64, dimensions, user)', role: 'read', request: s.embeddingsRequest, response: r.embeddingsResponse },
-    { method: 'get', path: '/v1/models', operationId: 'listModels', summary: 'Model versions (OpenAI list shape)', role: 'read', response: r.modelList },
-    { method: 'post', path: '/v1/models/import', operationId: 'importModel', summary: 'Import a Hugging Face sentence-transformers ONNX folder on the server as a new version', role: 'admin', request: s.importModel, response: r.importedModel, status: 201 },
-    { method: 'put', path: '/v1/models/aliases/{alias}', operationId: 'setAlias', summary: 'Move an alias to a version', role: 'admin', request: s.setAlias, response: r.alias },
-    { method: 'get', path: '/v1/jobs', operationId: 'listJobs', summary: 'Jobs, newest first', role: 'read', response: r.jobList, query: [{ name: 'collection', description: 'Only this collection', type: 'string' }] },
-    { method: 'get', path: '/v1/jobs/{id}', operationId: 'getJob', summary: 'A job with progress', role: 'read', response: r.job },
-    { method: 'post', path: '/v1/jobs/{id}/cancel', operationId: 'cancelJob', summary: 'Cancel a queued or running job', role: 'admin', response: r.job },
-    { method: 'get', path: '/v1/collections', operationId: 'listCollections', summary: 'List collections', role: 'read', response: r.collectionList },
-    { method: 'post', path: '/v1/collections', operationId: 'createCollection', summary: 'Create a collection', role: 'write', request: s.createCollection, response: r.collection, status: 201 },
-    { method: 'get', path: '/v1/collections/{name}', operationId: 'getCollection', summary: 'Describe a collection', role: 'read', response: r.collection },
-    { method: 'patch', path: '/v1/collections/{name}', operationId: 'updateCollection', summary: 'Change target, hybrid_alpha, hnsw.efSearch or policy', role: 'admin', request: s.updateCollection, response: r.collection },
-    { method: 'delete', path: '/v1/collections/{name}', operationId: 'deleteCollection', summary: 'Delete a collection, its documents and every index generation', role: 'admin', response: r.deletedCollection },
-    { method: 'post', path: '/v1/collections/{name}/reembed', operationId: 'reembed', summary: "Start re-embedding into a new generation; default model: the collection's target", role: 'admin', request: s.reembed, optionalBody: true, response: r.job, status: 202 },
-    { method: 'post', path: '/v1/collections/{name}/rollback', operationId: 'rollback', summary: 'Make the previous generation live again', role: 'admin', response: r.collection },
-    { method: 'get', path: '/v1/collections/{name}/drift', operationId: 'getDrift', summary: 'Drift state, window metrics, history and policy decision', role: 'read', response: r.driftStatus, query: [{ name: 'history', description: 'History rows, 0 to 1000 (default 50)', type: 'integer' }] },
-    { method: 'patch', path: '/v1/collections/{name}/drift', operationId: 'updateDriftSettings', summary: 'Change drift settings (partial; merged)', role: 'admin', request: s.driftSettings, response: r.driftConfig },
-    { method: 'post', path: '/v1/collections/{name}/drift/reference', operationId: 'setDriftReference', summary: 'Set the reference query sample and/or re-sample the document reference', role: 'write', request: s.driftReference, response: r.driftReferences },
-    { method: 'post', path: '/v1/collections/{name}/eval', operationId: 'evaluate', summary: 'Evaluate on a BEIR folder on the server', role: 'admin', request: s.eval, response: r.evalReport },
-    { method: 'post', path: '/v1/collections/{name}/tune', operationId: 'tune', summary: 'Tune hybrid weight and efSearch on a BEIR folder', role: 'admin', request: s.tune, response: r.tuneResult },
-    { method: 'get', path: '/v1/collections/{name}/eval-set', operationId: 'getEvalSet', summary: 'The registered evaluation set', role: 'read', response: r.evalSet },
-    { method: 'put', path: '/v1/collections/{name}/eval-set', operationId: 'setEvalSet', summary: 'Register an evaluation set for the re-embedding gate', role: 'admin', request: s.evalSet, response: r.evalSet },
-    { method: 'delete', path: '/v1/collections/{name}/eval-set', operationId: 'deleteEvalSet', summary: 'Remove the evaluation set', role: 'admin', response: r.evalSetDeleted },
-    { method: 'post', path: '/v1/collections/{name}/documents', operationId: 'upsertDocuments', summary: 'Upsert documents (embed and index; atomic per request, idempotent by id)', role: 'write', request: s.upsertDocuments, response: r.upsertResult },
-    { method: 'post', path: '/v1/collections/{name}/documents/delete', operationId: 'deleteDocuments', summary: 'Delete documents by ids or by metadata filter', role: 'write', request: s.deleteDocuments, response: r.deletedDocuments },
-    { method: 'get', path: '/v1/collections/{name}/documents/{id}', operationId: 'getDocument', summary: 'Get a document', role: 'read', response: r.document },
-    { method: 'delete', path: '/v1/collections/{name}/documents/{id}', operationId: 'deleteDocument', summary: 'Delete a document', role: 'write', response: r.deletedDocuments },
-    { method: 'post', path: '/v1/collections/{name}/search', operationId: 'search', summary: 'Dense, keyword or hybrid search', role: 'read', request: s.search, response: r.searchResponse },
-  ];
 }
 
 const errorRef = { $ref: '#/components/schemas/Error' };
@@ -100,7 +45,7 @@ function pathParameters(path: string) {
   return [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1]!, in: 'path', required: true, schema: { type: 'string' } }));
 }
 
-function describe(op: Operation): JsonSchema {
+function describe(op: Route): JsonSchema {
   const errors = Object.fromEntries(Object.entries(ERRORS).map(([status, description]) => [status, { description, ...json(errorRef) }]));
   return {
     operationId: op.operationId,
@@ -117,9 +62,9 @@ function describe(op: Operation): JsonSchema {
   };
 }
 
-export function openApiDocument(schemas: Schemas, version: string): JsonSchema {
+export function openApiDocument(routes: readonly Route[], version: string): JsonSchema {
   const paths: Record<string, Record<string, JsonSchema>> = {};
-  for (const op of operations(schemas)) (paths[op.path] ??= {})[op.method] = describe(op);
+  for (const op of routes) (paths[op.path] ??= {})[op.method] = describe(op);
   return {
     openapi: '3.1.0',
     info: { title: 'Sextant', version, description: 'Semantic search: embeddings, collections, dense/keyword/hybrid search, model lifecycle.' },

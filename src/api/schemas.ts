@@ -7,8 +7,8 @@ import { z } from 'zod';
 import type { Config } from '../config.ts';
 import { driftSettingsSchema } from '../lifecycle/drift/config.ts';
 import { MAX_REFERENCE_QUERIES } from '../lifecycle/drift/monitor.ts';
-import { DEFAULT_GATE_MARGIN } from '../lifecycle/evaluate.ts';
-import { DEFAULT_TARGET_RECALL } from '../lifecycle/tune.ts';
+import { DEFAULT_GATE_MARGIN } from '../lifecycle/eval/eval-set.ts';
+import { DEFAULT_TARGET_RECALL } from '../lifecycle/eval/tune.ts';
 
 export type Limits = Pick<Config, 'maxDocsPerRequest' | 'maxTextChars' | 'maxK'>;
 

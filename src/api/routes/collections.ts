@@ -1,98 +1,157 @@
 /** Collections, their documents and search: /v1/collections/… */
-import { Hono } from 'hono';
 import { DocumentNotFoundError } from '../../errors.ts';
 import { parseFilter } from '../../values/filter.ts';
-import { requireRole } from '../auth.ts';
-import { readJson } from '../body.ts';
-import type { ApiDeps, ApiEnv } from '../env.ts';
+import type { ApiDeps } from '../env.ts';
+import * as responses from '../responses.ts';
+import { param, route, routeWithBody, type Route } from '../route.ts';
+import { collectionView } from '../views/collection.ts';
 
-export function collectionsRoutes(deps: ApiDeps): Hono<ApiEnv> {
-  const { service, schemas, keys } = deps;
-  const app = new Hono<ApiEnv>();
-  const read = requireRole(keys, 'read');
-  const write = requireRole(keys, 'write');
-  const admin = requireRole(keys, 'admin');
-
-  app.post('/', write, async (c) => {
-    const body = await readJson(c, schemas.createCollection);
-    const info = await service.createCollection({
-      name: body.name,
-      model: body.model,
-      backend: body.backend,
-      hnsw: body.hnsw,
-      hybridAlpha: body.hybrid_alpha,
-    });
-    return c.json(info, 201);
-  });
-
-  app.get('/', read, (c) => c.json({ collections: service.listCollections() }));
-  app.get('/:name', read, (c) => c.json(service.info(c.req.param('name'))));
-
-  app.patch('/:name', admin, async (c) => {
-    const body = await readJson(c, schemas.updateCollection);
-    return c.json(
-      await service.updateCollection(c.req.param('name'), {
-        target: body.target,
-        hybridAlpha: body.hybrid_alpha,
-        efSearch: body.hnsw?.efSearch,
-        settings: body.policy === undefined ? undefined : { policy: body.policy },
-      }),
-    );
-  });
-
-  app.delete('/:name', admin, async (c) => {
-    await service.deleteCollection(c.req.param('name'));
-    return c.json({ deleted: c.req.param('name') });
-  });
-
-  app.post('/:name/documents', write, async (c) => {
-    const body = await readJson(c, schemas.upsertDocuments);
-    const result = await service.upsertDocuments(c.req.param('name'), body.documents);
-    return c.json({ ...result, count: body.documents.length });
-  });
-
-  app.post('/:name/documents/delete', write, async (c) => {
-    const body = await readJson(c, schemas.deleteDocuments);
-    const name = c.req.param('name');
-    const deleted = 'ids' in body ? await service.deleteDocuments(name, body.ids) : await service.deleteByFilter(name, parseFilter(body.filter));
-    return c.json({ deleted: deleted.length, ids: deleted });
-  });
-
-  app.get('/:name/documents/:id', read, (c) => {
-    const doc = service.getDocument(c.req.param('name'), c.req.param('id'));
-    if (!doc) throw new DocumentNotFoundError(`document '${c.req.param('id')}' not found in collection '${c.req.param('name')}'`);
-    return c.json({
-      id: doc.id,
-      text: doc.text,
-      title: doc.title,
-      metadata: doc.metadata,
-      content_hash: doc.contentHash,
-      created_at: doc.createdAt,
-      updated_at: doc.updatedAt,
-    });
-  });
-
-  app.delete('/:name/documents/:id', write, async (c) => {
-    const deleted = await service.deleteDocuments(c.req.param('name'), [c.req.param('id')]);
-    if (deleted.length === 0) throw new DocumentNotFoundError(`document '${c.req.param('id')}' not found in collection '${c.req.param('name')}'`);
-    return c.json({ deleted: 1, ids: deleted });
-  });
-
-  app.post('/:name/search', read, async (c) => {
-    const body = await readJson(c, schemas.search);
-    return c.json(
-      await service.search(c.req.param('name'), {
-        mode: body.mode,
-        query: body.query,
-        vector: body.vector,
-        k: body.k,
-        filter: body.filter ? parseFilter(body.filter) : undefined,
-        alpha: body.alpha,
-        ef: body.ef,
-        includeText: body.include_text,
-        explain: body.explain,
-      }),
-    );
-  });
-  return app;
+export function collectionsRoutes(deps: ApiDeps): Route[] {
+  const { service, schemas } = deps;
+  const notFound = (collection: string, id: string) => new DocumentNotFoundError(`document '${id}' not found in collection '${collection}'`);
+  return [
+    route({
+      method: 'get',
+      path: '/v1/collections',
+      operationId: 'listCollections',
+      summary: 'List collections',
+      role: 'read',
+      response: responses.collectionList,
+      handle: (c) => c.json({ collections: service.listCollections().map(collectionView) }),
+    }),
+    routeWithBody({
+      method: 'post',
+      path: '/v1/collections',
+      operationId: 'createCollection',
+      summary: 'Create a collection',
+      role: 'write',
+      request: schemas.createCollection,
+      response: responses.collection,
+      status: 201,
+      handle: async (c, body) =>
+        c.json(collectionView(await service.createCollection({ name: body.name, model: body.model, backend: body.backend, hnsw: body.hnsw, hybridAlpha: body.hybrid_alpha })), 201),
+    }),
+    route({
+      method: 'get',
+      path: '/v1/collections/{name}',
+      operationId: 'getCollection',
+      summary: 'Describe a collection',
+      role: 'read',
+      response: responses.collection,
+      handle: (c) => c.json(collectionView(service.info(param(c, 'name')))),
+    }),
+    routeWithBody({
+      method: 'patch',
+      path: '/v1/collections/{name}',
+      operationId: 'updateCollection',
+      summary: 'Change target, hybrid_alpha, hnsw.efSearch or policy',
+      role: 'admin',
+      request: schemas.updateCollection,
+      response: responses.collection,
+      handle: async (c, body) =>
+        c.json(
+          collectionView(
+            await service.updateCollection(param(c, 'name'), {
+              target: body.target,
+              hybridAlpha: body.hybrid_alpha,
+              efSearch: body.hnsw?.efSearch,
+              settings: body.policy === undefined ? undefined : { policy: body.policy },
+            }),
+          ),
+        ),
+    }),
+    route({
+      method: 'delete',
+      path: '/v1/collections/{name}',
+      operationId: 'deleteCollection',
+      summary: 'Delete a collection, its documents and every index generation',
+      role: 'admin',
+      response: responses.deletedCollection,
+      handle: async (c) => {
+        await service.deleteCollection(param(c, 'name'));
+        return c.json({ deleted: param(c, 'name') });
+      },
+    }),
+    routeWithBody({
+      method: 'post',
+      path: '/v1/collections/{name}/documents',
+      operationId: 'upsertDocuments',
+      summary: 'Upsert documents (embed and index; atomic per request, idempotent by id)',
+      role: 'write',
+      request: schemas.upsertDocuments,
+      response: responses.upsertResult,
+      handle: async (c, body) => c.json({ ...(await service.upsertDocuments(param(c, 'name'), body.documents)), count: body.documents.length }),
+    }),
+    routeWithBody({
+      method: 'post',
+      path: '/v1/collections/{name}/documents/delete',
+      operationId: 'deleteDocuments',
+      summary: 'Delete documents by ids or by metadata filter',
+      role: 'write',
+      request: schemas.deleteDocuments,
+      response: responses.deletedDocuments,
+      handle: async (c, body) => {
+        const name = param(c, 'name');
+        const deleted = 'ids' in body ? await service.deleteDocuments(name, body.ids) : await service.deleteByFilter(name, parseFilter(body.filter));
+        return c.json({ deleted: deleted.length, ids: deleted });
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/v1/collections/{name}/documents/{id}',
+      operationId: 'getDocument',
+      summary: 'Get a document',
+      role: 'read',
+      response: responses.document,
+      handle: (c) => {
+        const doc = service.getDocument(param(c, 'name'), param(c, 'id'));
+        if (!doc) throw notFound(param(c, 'name'), param(c, 'id'));
+        return c.json({
+          id: doc.id,
+          text: doc.text,
+          title: doc.title,
+          metadata: doc.metadata,
+          content_hash: doc.contentHash,
+          created_at: doc.createdAt,
+          updated_at: doc.updatedAt,
+        });
+      },
+    }),
+    route({
+      method: 'delete',
+      path: '/v1/collections/{name}/documents/{id}',
+      operationId: 'deleteDocument',
+      summary: 'Delete a document',
+      role: 'write',
+      response: responses.deletedDocuments,
+      handle: async (c) => {
+        const deleted = await service.deleteDocuments(param(c, 'name'), [param(c, 'id')]);
+        if (deleted.length === 0) throw notFound(param(c, 'name'), param(c, 'id'));
+        return c.json({ deleted: 1, ids: deleted });
+      },
+    }),
+    routeWithBody({
+      method: 'post',
+      path: '/v1/collections/{name}/search',
+      operationId: 'search',
+      summary: 'Dense, keyword or hybrid search',
+      role: 'read',
+      request: schemas.search,
+      response: responses.searchResponse,
+      handle: async (c, body) =>
+        c.json(
+          await service.search(param(c, 'name'), {
+            mode: body.mode,
+            query: body.query,
+            vector: body.vector,
+            k: body.k,
+            filter: body.filter ? parseFilter(body.filter) : undefined,
+            alpha: body.alpha,
+            ef: body.ef,
+            includeText: body.include_text,
+            explain: body.explain,
+          }),
+        ),
+    }),
+  ];
 }

@@ -3,13 +3,12 @@
  * float or base64 (the OpenAI SDK asks for base64 unless told otherwise), `dimensions` (the
  * model's own size or a Matryoshka size its manifest declares), `user` accepted and ignored.
  */
-import { Hono } from 'hono';
 import { leadingComponents } from '../../embedding/pooling.ts';
 import { InvalidInputError } from '../../errors.ts';
 import { supportedDimensions } from '../../models/manifest.ts';
-import { requireRole } from '../auth.ts';
-import { readJson } from '../body.ts';
-import type { ApiDeps, ApiEnv } from '../env.ts';
+import type { ApiDeps } from '../env.ts';
+import * as responses from '../responses.ts';
+import { routeWithBody, type Route } from '../route.ts';
 
 /** What OpenAI returns for `encoding_format: "base64"`: the vector's float32 bytes, little-endian. */
 export function float32Base64(v: Float32Array): string {
@@ -18,26 +17,34 @@ export function float32Base64(v: Float32Array): string {
   return bytes.toString('base64');
 }
 
-export function embeddingsRoutes(deps: ApiDeps): Hono<ApiEnv> {
-  const app = new Hono<ApiEnv>();
-  app.post('/', requireRole(deps.keys, 'read'), async (c) => {
-    const body = await readJson(c, deps.schemas.embeddingsRequest);
-    const engine = await deps.service.engines.get(body.model ?? deps.config.defaultModel);
-    const sizes = supportedDimensions(engine.version.manifest);
-    const dimensions = body.dimensions ?? engine.dimensions;
-    if (!sizes.includes(dimensions)) {
-      throw new InvalidInputError(`dimensions: ${engine.id} supports ${sizes.join(', ')}; got ${dimensions}`, { supported: sizes });
-    }
-    const inputs = typeof body.input === 'string' ? [body.input] : body.input;
-    const out = await engine.embed(inputs, body.input_type ?? 'document');
-    const tokens = out.tokenCounts.reduce((a, b) => a + b, 0);
-    const encode = body.encoding_format === 'base64' ? float32Base64 : (v: Float32Array) => Array.from(v);
-    return c.json({
-      object: 'list',
-      data: out.vectors.map((v, index) => ({ object: 'embedding', index, embedding: encode(leadingComponents(v, dimensions)) })),
-      model: engine.id,
-      usage: { prompt_tokens: tokens, total_tokens: tokens },
-    });
-  });
-  return app;
+export function embeddingsRoutes(deps: ApiDeps): Route[] {
+  return [
+    routeWithBody({
+      method: 'post',
+      path: '/v1/embeddings',
+      operationId: 'embed',
+      summary: 'Embed texts (OpenAI-compatible: encoding_format float|base64, dimensions, user)',
+      role: 'read',
+      request: deps.schemas.embeddingsRequest,
+      response: responses.embeddingsResponse,
+      handle: async (c, body) => {
+        const engine = await deps.service.engines.get(body.model ?? deps.config.defaultModel);
+        const sizes = supportedDimensions(engine.version.manifest);
+        const dimensions = body.dimensions ?? engine.dimensions;
+        if (!sizes.includes(dimensions)) {
+          throw new InvalidInputError(`dimensions: ${engine.id} supports ${sizes.join(', ')}; got ${dimensions}`, { supported: sizes });
+        }
+        const inputs = typeof body.input === 'string' ? [body.input] : body.input;
+        const out = await engine.embed(inputs, body.input_type ?? 'document');
+        const tokens = out.tokenCounts.reduce((a, b) => a + b, 0);
+        const encode = body.encoding_format === 'base64' ? float32Base64 : (v: Float32Array) => Array.from(v);
+        return c.json({
+          object: 'list',
+          data: out.vectors.map((v, index) => ({ object: 'embedding', index, embedding: encode(leadingComponents(v, dimensions)) })),
+          model: engine.id,
+          usage: { prompt_tokens: tokens, total_tokens: tokens },
+        });
+      },
+    }),
+  ];
 }

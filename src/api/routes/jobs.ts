@@ -1,29 +1,64 @@
 /** Re-embedding jobs and rollback: /v1/jobs/… and /v1/collections/{name}/reembed|rollback. */
-import { Hono } from 'hono';
-import { requireRole } from '../auth.ts';
-import { readJson } from '../body.ts';
-import type { ApiDeps, ApiEnv } from '../env.ts';
+import type { ApiDeps } from '../env.ts';
+import * as responses from '../responses.ts';
+import { param, route, routeWithBody, type Route } from '../route.ts';
+import { collectionView } from '../views/collection.ts';
+import { jobView } from '../views/job.ts';
 
-export function jobsRoutes(deps: ApiDeps): Hono<ApiEnv> {
-  const app = new Hono<ApiEnv>();
+export function jobsRoutes(deps: ApiDeps): Route[] {
   const jobs = deps.lifecycle.jobs;
-  app.get('/', requireRole(deps.keys, 'read'), (c) => c.json({ jobs: jobs.list(c.req.query('collection')) }));
-  app.get('/:id', requireRole(deps.keys, 'read'), (c) => c.json(jobs.get(c.req.param('id'))));
-  app.post('/:id/cancel', requireRole(deps.keys, 'admin'), async (c) => c.json(await jobs.cancel(c.req.param('id'))));
-  return app;
-}
-
-/** Mounted under /v1/collections. */
-export function collectionLifecycleRoutes(deps: ApiDeps): Hono<ApiEnv> {
-  const app = new Hono<ApiEnv>();
-  app.post('/:name/reembed', requireRole(deps.keys, 'admin'), async (c) => {
-    const body = await readJson(c, deps.schemas.reembed, { emptyAs: {} });
-    const job = await deps.lifecycle.jobs.start(c.req.param('name'), { model: body.model, reason: 'manual' });
-    return c.json(job, 202);
-  });
-  app.post('/:name/rollback', requireRole(deps.keys, 'admin'), async (c) => {
-    await deps.lifecycle.jobs.rollback(c.req.param('name'));
-    return c.json(deps.service.info(c.req.param('name')));
-  });
-  return app;
+  return [
+    route({
+      method: 'get',
+      path: '/v1/jobs',
+      operationId: 'listJobs',
+      summary: 'Jobs, newest first',
+      role: 'read',
+      response: responses.jobList,
+      query: [{ name: 'collection', description: 'Only this collection', type: 'string' }],
+      handle: (c) => c.json({ jobs: jobs.list(c.req.query('collection')).map(jobView) }),
+    }),
+    route({
+      method: 'get',
+      path: '/v1/jobs/{id}',
+      operationId: 'getJob',
+      summary: 'A job with progress',
+      role: 'read',
+      response: responses.job,
+      handle: (c) => c.json(jobView(jobs.get(param(c, 'id')))),
+    }),
+    route({
+      method: 'post',
+      path: '/v1/jobs/{id}/cancel',
+      operationId: 'cancelJob',
+      summary: 'Cancel a queued or running job',
+      role: 'admin',
+      response: responses.job,
+      handle: async (c) => c.json(jobView(await jobs.cancel(param(c, 'id')))),
+    }),
+    routeWithBody({
+      method: 'post',
+      path: '/v1/collections/{name}/reembed',
+      operationId: 'reembed',
+      summary: "Start re-embedding into a new generation; default model: the collection's target",
+      role: 'admin',
+      request: deps.schemas.reembed,
+      optionalBody: true,
+      response: responses.job,
+      status: 202,
+      handle: async (c, body) => c.json(jobView(await jobs.start(param(c, 'name'), { model: body.model, reason: 'manual' })), 202),
+    }),
+    route({
+      method: 'post',
+      path: '/v1/collections/{name}/rollback',
+      operationId: 'rollback',
+      summary: 'Make the previous generation live again',
+      role: 'admin',
+      response: responses.collection,
+      handle: async (c) => {
+        await jobs.rollback(param(c, 'name'));
+        return c.json(collectionView(deps.service.info(param(c, 'name'))));
+      },
+    }),
+  ];
 }
