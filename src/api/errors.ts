@@ -58,13 +58,13 @@ export function handleError(err: unknown, c: Context): Response {
     const status = statusOf(err.code);
     const retryAfter = (err as { retryAfterSeconds?: number }).retryAfterSeconds;
     if (retryAfter !== undefined) c.header('Retry-After', String(Math.max(1, Math.ceil(retryAfter))));
-    if (status >= 500) log.error('request failed', { code: err.code, error: err.message, path: c.req.path });
+    if (status >= 500) log.error('request failed', { code: err.code, err, path: c.req.path });
     return c.json(errorBody(err.code, err.message, err.details), status);
   }
   if (err instanceof z.ZodError) {
     const { message, details } = zodDetails(err);
     return c.json(errorBody('invalid_input', message, details), 400);
   }
-  log.error('unexpected error', { error: err instanceof Error ? (err.stack ?? err.message) : String(err), path: c.req.path });
+  log.error('unexpected error', { err, path: c.req.path });
   return c.json(errorBody('internal', 'internal error; see the server log'), 500);
 }

@@ -1,96 +1,69 @@
-/** A small Prometheus registry: counters, histograms and gauges read at scrape time. */
-type Labels = Readonly<Record<string, string>>;
+/**
+ * Prometheus metrics on prom-client. Each server gets its own `Registry` (never prom-client's
+ * global one), so several servers in one process (tests) do not collide on metric names. The
+ * process-level default metrics (CPU, heap, event-loop lag, GC…) describe the whole process, so
+ * they are collected once per process in a registry of their own and appended to every scrape.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-function labelText(labels: Labels): string {
-  const parts = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`);
-  return parts.length > 0 ? `{${parts.join(',')}}` : '';
+export type Labels<L extends string> = Readonly<Record<L, string>>;
+
+export interface GaugeSample<L extends string> {
+  readonly labels: Labels<L>;
+  readonly value: number;
 }
 
-function key(labels: Labels): string {
-  return JSON.stringify(Object.entries(labels).sort());
-}
+let processRegistry: Registry | undefined;
 
-interface Metric {
-  render(): string;
-}
-
-export class Counter implements Metric {
-  private readonly values = new Map<string, { labels: Labels; value: number }>();
-  constructor(
-    readonly name: string,
-    readonly help: string,
-  ) {}
-
-  inc(labels: Labels = {}, by = 1): void {
-    const k = key(labels);
-    const entry = this.values.get(k) ?? { labels, value: 0 };
-    entry.value += by;
-    this.values.set(k, entry);
+/** prom-client's default metrics, collected once per process. */
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
   }
-
-  render(): string {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
-    for (const { labels, value } of this.values.values()) lines.push(`${this.name}${labelText(labels)} ${value}`);
-    return lines.join('\n');
-  }
-}
-
-export class Histogram implements Metric {
-  private readonly series = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>();
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    private readonly buckets: readonly number[],
-  ) {}
-
-  observe(labels: Labels, value: number): void {
-    const k = key(labels);
-    let s = this.series.get(k);
-    if (!s) {
-      s = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 };
-      this.series.set(k, s);
-    }
-    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) s.counts[i]! += 1;
-    s.sum += value;
-    s.count += 1;
-  }
-
-  render(): string {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
-    for (const s of this.series.values()) {
-      this.buckets.forEach((b, i) => lines.push(`${this.name}_bucket${labelText({ ...s.labels, le: String(b) })} ${s.counts[i]}`));
-      lines.push(`${this.name}_bucket${labelText({ ...s.labels, le: '+Inf' })} ${s.count}`);
-      lines.push(`${this.name}_sum${labelText(s.labels)} ${s.sum}`);
-      lines.push(`${this.name}_count${labelText(s.labels)} ${s.count}`);
-    }
-    return lines.join('\n');
-  }
-}
-
-/** A gauge whose samples are computed when scraped. */
-export class Gauge implements Metric {
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    private readonly collect: () => ReadonlyArray<{ labels: Labels; value: number }>,
-  ) {}
-
-  render(): string {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
-    for (const { labels, value } of this.collect()) lines.push(`${this.name}${labelText(labels)} ${value}`);
-    return lines.join('\n');
-  }
+  return processRegistry;
 }
 
 export class MetricsRegistry {
-  private readonly metrics: Metric[] = [];
+  /** The prom-client registry holding this server's own metrics. */
+  readonly register = new Registry();
+  private readonly defaults: Registry | undefined;
 
-  register<M extends Metric>(metric: M): M {
-    this.metrics.push(metric);
-    return metric;
+  constructor(options: { readonly defaultMetrics?: boolean } = {}) {
+    this.defaults = options.defaultMetrics === false ? undefined : processMetrics();
   }
 
-  render(): string {
-    return `${this.metrics.map((m) => m.render()).join('\n\n')}\n`;
+  /** The Content-Type of `render()`'s text (Prometheus text format 0.0.4). */
+  get contentType(): string {
+    return this.register.contentType;
+  }
+
+  counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {
+    return new Counter<L>({ name, help, labelNames, registers: [this.register] });
+  }
+
+  histogram<L extends string>(name: string, help: string, labelNames: readonly L[], buckets: readonly number[]): Histogram<L> {
+    return new Histogram<L>({ name, help, labelNames, buckets: [...buckets], registers: [this.register] });
+  }
+
+  /** A gauge whose samples are computed at scrape time; series no longer returned disappear. */
+  gauge<L extends string>(name: string, help: string, labelNames: readonly L[], samples: () => ReadonlyArray<GaugeSample<L>>): Gauge<L> {
+    const gauge: Gauge<L> = new Gauge<L>({
+      name,
+      help,
+      labelNames,
+      registers: [this.register],
+      collect() {
+        gauge.reset();
+        for (const { labels, value } of samples()) gauge.set(labels, value);
+      },
+    });
+    return gauge;
+  }
+
+  /** This server's metrics, then the process's default metrics, in Prometheus text format. */
+  async render(): Promise<string> {
+    const own = await this.register.metrics();
+    return this.defaults ? `${own}\n${await this.defaults.metrics()}` : own;
   }
 }

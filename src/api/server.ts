@@ -16,6 +16,9 @@ import { createApp } from './app.ts';
 import { parseApiKeys } from './auth.ts';
 import type { ApiEnv } from './env.ts';
 
+/** Idle keep-alive connections stay open this long (above the common 60 s load-balancer idle timeout). */
+const KEEP_ALIVE_MS = 65_000;
+
 export interface RunningServer {
   readonly url: string;
   readonly port: number;
@@ -55,6 +58,13 @@ export async function startServer(config: Config): Promise<RunningServer> {
   } catch (err) {
     await runtime.close(); // e.g. the port is taken: unlock the data directory
     throw err;
+  }
+  // Node closes idle keep-alive connections after 5 s by default, sooner than load balancers
+  // (60 s idle on AWS ALB and GCP) and client pools expect, so a reused connection can meet a
+  // reset. Outlast them; headersTimeout must stay above keepAliveTimeout.
+  if ('keepAliveTimeout' in server) {
+    server.keepAliveTimeout = KEEP_ALIVE_MS;
+    server.headersTimeout = KEEP_ALIVE_MS + 1000;
   }
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;

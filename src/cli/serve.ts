@@ -10,7 +10,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     const stop = (signal: string) => {
       log.info('shutting down', { signal });
       server.close().then(resolve, (err: unknown) => {
-        log.error('shutdown failed', { error: err });
+        log.error('shutdown failed', { err });
         resolve();
       });
     };

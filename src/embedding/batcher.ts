@@ -168,7 +168,7 @@ export class MicroBatcher<I extends { readonly length: number }, R> {
         ms,
       });
     } catch (err) {
-      log.warn('batch listener failed', { error: err });
+      log.warn('batch listener failed', { err });
     }
   }
 

@@ -243,6 +243,6 @@ export function attachPolicy(monitor: DriftMonitor, policy: DriftPolicy, interva
     const now = Date.now();
     if (e.state === e.previous && now - (lastReview.get(e.collection) ?? -Infinity) < intervalMs) return;
     lastReview.set(e.collection, now);
-    void policy.review(e.collection).catch((err: unknown) => log.warn('policy review failed', { collection: e.collection, error: err }));
+    void policy.review(e.collection).catch((err: unknown) => log.warn('policy review failed', { collection: e.collection, err }));
   });
 }
