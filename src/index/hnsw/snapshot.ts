@@ -23,6 +23,7 @@ import { fsyncDir, fsyncFile, writeFileDurably, writeFileSynced } from '../../ut
 import { GRAPH_SPACE } from './graph-protocol.ts';
 import { HnswGraph } from './graph.ts';
 import type { LabelState } from './labels.ts';
+import { faultPoint } from '../../util/fault-points.ts';
 
 /** What `state-<n>.json` holds. Labels are dense slot numbers 0..labels.length-1. */
 export interface SnapshotState extends LabelState {
@@ -122,6 +123,7 @@ export async function loadSnapshot(dir: string, n: number, dimensions: number): 
 export async function commitSnapshot(dir: string, n: number, content: SnapshotContent): Promise<number> {
   const indexPath = indexFile(dir, n);
   await fsyncFile(indexPath);
+  faultPoint('hnsw.snapshot.index-written');
   const indexBytes = (await stat(indexPath)).size;
   const state: SnapshotState = {
     format: 1,
@@ -138,9 +140,11 @@ export async function commitSnapshot(dir: string, n: number, content: SnapshotCo
   };
   // No rename needed: nothing reads state-<n>.json before CURRENT names it.
   await writeFileSynced(stateFile(dir, n), JSON.stringify(state));
+  faultPoint('hnsw.snapshot.state-written');
   // The new files' directory entries must be durable before CURRENT can point at them.
   await fsyncDir(dir);
   await writeFileDurably(join(dir, CURRENT), `${n}\n`, { tempName: CURRENT_TMP });
+  faultPoint('hnsw.snapshot.current-switched');
   return indexBytes;
 }
 
@@ -148,7 +152,10 @@ export async function commitSnapshot(dir: string, n: number, content: SnapshotCo
 export async function removeStaleSnapshots(dir: string, keep: number): Promise<void> {
   for (const name of await readdir(dir)) {
     const m = SNAPSHOT_FILE.exec(name);
-    if (m && Number(m[2]) !== keep) await unlink(join(dir, name)).catch(() => undefined);
+    if (m && Number(m[2]) !== keep) {
+      await unlink(join(dir, name)).catch(() => undefined);
+      faultPoint('hnsw.snapshot.cleanup');
+    }
   }
 }
 
