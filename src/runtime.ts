@@ -7,6 +7,7 @@
 import type { Config } from './config.ts';
 import type { EnginePool } from './embedding/pool.ts';
 import { Lifecycle, type LifecycleOptions } from './lifecycle/lifecycle.ts';
+import type { DriftDeps } from './lifecycle/drift/deps.ts';
 import type { ReembedDeps } from './lifecycle/reembed/jobs.ts';
 import { SearchService } from './search/service.ts';
 
@@ -35,11 +36,12 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     await service.close();
     throw err;
   }
-  // The root hands each part only what it works with: re-embedding gets three repositories,
-  // the engines, the indexes and the collection write lock, not the whole search service.
+  // The root hands each part only what it works with (typed as narrow repositories), not the
+  // whole search service: re-embedding, drift detection and the policy each get their own.
   const ctx = service.context;
   const reembed: ReembedDeps = { collections: ctx.store, documents: ctx.store, jobs: ctx.store, engines: ctx.engines, indexes: ctx.indexes, writes: ctx.writes };
-  const lifecycle = new Lifecycle({ service, reembed }, config, options);
+  const drift: DriftDeps = { events: ctx.events, store: ctx.store, engines: ctx.engines, indexes: ctx.indexes };
+  const lifecycle = new Lifecycle({ service, reembed, drift, policy: { store: ctx.store, engines: ctx.engines } }, config, options);
   if (options.startJobs !== false) lifecycle.start();
   let closing: Promise<void> | undefined;
   return {

@@ -6,15 +6,20 @@
  */
 import type { Config } from '../config.ts';
 import type { SearchService } from '../search/service.ts';
+import type { DriftDeps } from './drift/deps.ts';
 import { DriftMonitor } from './drift/monitor.ts';
 import { evalSetGate } from './eval/gate.ts';
 import { JobRunner, type JobHooks, type ReembedDeps } from './reembed/jobs.ts';
-import { attachPolicy, createDriftPolicy, type DriftPolicy } from './policy.ts';
+import { attachPolicy, createDriftPolicy, type DriftPolicy, type PolicySources } from './policy.ts';
 
+/** Each part gets only what it works with, from the composition root (src/runtime.ts). */
 export interface LifecycleDeps {
+  /** For the evaluation-set gate (evaluation runs searches through the search service). */
   readonly service: SearchService;
   /** What re-embedding jobs read and write (narrow repositories, engines, indexes, write lock). */
   readonly reembed: ReembedDeps;
+  readonly drift: DriftDeps;
+  readonly policy: PolicySources;
 }
 
 export interface LifecycleOptions {
@@ -38,8 +43,8 @@ export class Lifecycle {
     const service = deps.service;
     this.service = service;
     this.jobs = new JobRunner(deps.reembed, config, options.hooks ?? { gate: evalSetGate(service) });
-    this.drift = new DriftMonitor(service);
-    this.policy = createDriftPolicy(service, this.drift, (collection, reason) => this.jobs.start(collection, { reason }));
+    this.drift = new DriftMonitor(deps.drift);
+    this.policy = createDriftPolicy(deps.policy, this.drift, (collection, reason) => this.jobs.start(collection, { reason }));
     this.detachPolicy = attachPolicy(this.drift, this.policy);
   }
 

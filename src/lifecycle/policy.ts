@@ -15,7 +15,8 @@
  */
 import { log } from '../log.ts';
 import { liveGeneration, requireCollection } from '../search/context.ts';
-import type { SearchService } from '../search/service.ts';
+import type { EnginePool } from '../embedding/pool.ts';
+import type { CollectionsRepository } from '../store/types.ts';
 import type { DriftMonitor } from './drift/monitor.ts';
 import type { DriftState } from './drift/evaluate.ts';
 
@@ -212,17 +213,22 @@ export class DriftPolicy {
   }
 }
 
+/** What the policy reads: collections (target, settings, live generation) and the model registry. */
+export interface PolicySources {
+  readonly store: Pick<CollectionsRepository, 'getCollection' | 'getGeneration'>;
+  readonly engines: Pick<EnginePool, 'resolve'>;
+}
+
 /**
- * The policy over a search service and a drift monitor: the target resolves through the model
+ * The policy over the collections and a drift monitor: the target resolves through the model
  * registry, the active version is the live generation's model, the mode is `settings.policy`.
  */
 export function createDriftPolicy(
-  service: SearchService,
+  ctx: PolicySources,
   monitor: DriftMonitor,
   startReembed: (collection: string, reason: string) => Promise<unknown>,
   options: { cooldownMs?: number; now?: () => number } = {},
 ): DriftPolicy {
-  const ctx = service.context;
   return new DriftPolicy({
     startReembed,
     resolveTarget: async (collection) => (await ctx.engines.resolve(requireCollection(ctx, collection).modelTarget)).id,

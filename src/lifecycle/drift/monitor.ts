@@ -19,8 +19,8 @@
  */
 import { liveGeneration, requireCollection } from '../../search/context.ts';
 import type { DocumentsObserved, QueryObserved } from '../../search/events.ts';
-import type { SearchService } from '../../search/service.ts';
-import type { CollectionRow, DriftHistoryRow, Store } from '../../store/types.ts';
+import type { CollectionRow, DriftHistoryRow } from '../../store/types.ts';
+import type { DriftDeps, DriftStore } from './deps.ts';
 import { DRIFT_KINDS, driftConfigFrom, type DriftConfig, type DriftKind } from './config.ts';
 import { evaluateWindow, worstState, type DriftState, type WindowEvaluation, type WindowItems } from './evaluate.ts';
 import {
@@ -98,14 +98,14 @@ export class DriftMonitor {
   private readonly unsubscribe: (() => void)[];
   private closed = false;
 
-  constructor(private readonly service: SearchService) {
-    this.scheduler = new DriftScheduler(service);
-    this.references = new DriftReferences(service, this.scheduler);
-    this.unsubscribe = [service.events.onQuery((e) => this.onQuery(e)), service.events.onDocuments((e) => this.onDocuments(e))];
+  constructor(private readonly deps: DriftDeps) {
+    this.scheduler = new DriftScheduler(deps);
+    this.references = new DriftReferences(deps, this.scheduler);
+    this.unsubscribe = [deps.events.onQuery((e) => this.onQuery(e)), deps.events.onDocuments((e) => this.onDocuments(e))];
   }
 
-  private get store(): Store {
-    return this.service.context.store;
+  private get store(): DriftStore {
+    return this.deps.store;
   }
 
   /** Stops listening; pending evaluations are abandoned. */
@@ -127,14 +127,14 @@ export class DriftMonitor {
 
   /** Worst state over the collection's kinds. */
   state(collection: string): DriftState {
-    const row = requireCollection(this.service.context, collection);
+    const row = requireCollection(this.deps, collection);
     const st = this.stateFor(row);
     return worstState(DRIFT_KINDS.map((k) => st.kinds[k].evaluation.machine.state));
   }
 
   /** Each kind's state. */
   kindStates(collection: string): Record<DriftKind, DriftState> {
-    const st = this.stateFor(requireCollection(this.service.context, collection));
+    const st = this.stateFor(requireCollection(this.deps, collection));
     return { queries: st.kinds.queries.evaluation.machine.state, documents: st.kinds.documents.evaluation.machine.state };
   }
 
@@ -183,8 +183,8 @@ export class DriftMonitor {
 
   /** Samples the live generation's stored vectors as the document reference (e.g. after a re-embedding swap). */
   captureDocumentReference(collection: string): ReferenceSummary {
-    const row = requireCollection(this.service.context, collection);
-    const generation = liveGeneration(this.service.context, row);
+    const row = requireCollection(this.deps, collection);
+    const generation = liveGeneration(this.deps, row);
     const st = this.stateFor(row);
     const config = driftConfigFrom(row.settings);
     return this.references.captureDocuments(collection, row, st.kinds.documents, generation.id, config);
@@ -196,7 +196,7 @@ export class DriftMonitor {
    */
   async setReferenceQueries(collection: string, texts: readonly string[]): Promise<ReferenceSummary> {
     checkReferenceQueries(texts);
-    const row = requireCollection(this.service.context, collection);
+    const row = requireCollection(this.deps, collection);
     const st = this.stateFor(row);
     return this.references.setQueries(collection, row, st.kinds.queries, texts);
   }
@@ -208,7 +208,7 @@ export class DriftMonitor {
    * anything or changing state (what-if analysis, tests). Undefined when there is no reference.
    */
   evaluate(collection: string, kind: DriftKind, items: WindowItems, seed = 1): WindowEvaluation | undefined {
-    const row = requireCollection(this.service.context, collection);
+    const row = requireCollection(this.deps, collection);
     const ref = this.stateFor(row).kinds[kind].reference.sample;
     if (!ref) return undefined;
     return evaluateWindow(ref, items, kind, driftConfigFrom(row.settings), seed);
@@ -232,8 +232,8 @@ export class DriftMonitor {
 
   /** Everything GET /drift shows but the policy; `historyLimit` newest history rows. */
   status(collection: string, historyLimit = 50): DriftStatus {
-    const row = requireCollection(this.service.context, collection);
-    const generation = liveGeneration(this.service.context, row);
+    const row = requireCollection(this.deps, collection);
+    const generation = liveGeneration(this.deps, row);
     const st = this.stateFor(row);
     const config = driftConfigFrom(row.settings);
     const kinds = {} as Record<DriftKind, DriftKindStatus>;

@@ -22,8 +22,8 @@
 import { InvalidInputError } from '../../errors.ts';
 import { log } from '../../log.ts';
 import { liveGeneration } from '../../search/context.ts';
-import type { SearchService } from '../../search/service.ts';
-import type { CollectionRow, Store } from '../../store/types.ts';
+import type { CollectionRow } from '../../store/types.ts';
+import type { DriftDeps, DriftStore } from './deps.ts';
 import { mulberry32 } from '../../util/random.ts';
 import { driftConfigFrom, type DriftConfig, type DriftKind } from './config.ts';
 import { addTokens, NO_TOKENS, prepareReference, type DriftState, type PreparedReference, type TokenTotals } from './evaluate.ts';
@@ -126,7 +126,7 @@ export function documentSampleReason(k: KindReference, state: DriftState, genera
 }
 
 /** A sampled reference has no token statistics: the first window with texts sets them (in memory and stored). */
-export function calibrateTokens(store: Store, collection: string, kind: DriftKind, k: KindReference, tokens: TokenTotals): void {
+export function calibrateTokens(store: DriftStore, collection: string, kind: DriftKind, k: KindReference, tokens: TokenTotals): void {
   const ref = k.sample;
   if (!ref || ref.tokens || tokens.texts <= 0) return;
   k.sample = { ...ref, tokens };
@@ -136,12 +136,12 @@ export function calibrateTokens(store: Store, collection: string, kind: DriftKin
 
 export class DriftReferences {
   constructor(
-    private readonly service: SearchService,
+    private readonly deps: DriftDeps,
     private readonly work: PendingWork,
   ) {}
 
-  private get store(): Store {
-    return this.service.context.store;
+  private get store(): DriftStore {
+    return this.deps.store;
   }
 
   /** Reads the stored reference of `kind` back; one that cannot be read is logged and a new one will be taken. */
@@ -240,7 +240,7 @@ export class DriftReferences {
   }
 
   private async embedQueries(row: CollectionRow, target: ReferenceTarget, texts: readonly string[]): Promise<ReferenceSummary> {
-    const ctx = this.service.context;
+    const ctx = this.deps;
     const generation = liveGeneration(ctx, row);
     const engine = await ctx.engines.get(generation.model);
     const index = await ctx.indexes.get(row, generation);

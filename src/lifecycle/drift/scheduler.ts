@@ -13,8 +13,8 @@
  * the scheduler (`hold`/`release`, references.ts).
  */
 import { log } from '../../log.ts';
-import type { SearchService } from '../../search/service.ts';
-import type { CollectionRow, Store } from '../../store/types.ts';
+import type { CollectionRow } from '../../store/types.ts';
+import type { DriftDeps, DriftStore } from './deps.ts';
 import { DRIFT_KINDS, driftConfigFrom, type DriftConfig, type DriftKind } from './config.ts';
 import { DriftStateMachine, evaluateWindow, worstState, type DriftState, type WindowEvaluation } from './evaluate.ts';
 import { calibrateTokens, type KindReference, type PendingWork } from './references.ts';
@@ -68,10 +68,10 @@ export class DriftScheduler implements PendingWork {
   private idleWaiters: (() => void)[] = [];
   private closed = false;
 
-  constructor(private readonly service: SearchService) {}
+  constructor(private readonly deps: DriftDeps) {}
 
-  private get store(): Store {
-    return this.service.context.store;
+  private get store(): DriftStore {
+    return this.deps.store;
   }
 
   /** Queued evaluations are abandoned. */
