@@ -1,10 +1,13 @@
 /**
  * `sextant index <collection> <file.jsonl | file.csv> [--id-field] [--text-field] [--title-field] [--batch-size]`
  * Creates the collection if needed; rerunning after an interruption skips what is already indexed.
+ * The file is streamed: a few batches are in memory at a time, progress is shown by bytes of the
+ * file, and a bad row stops the run there (what was sent before it stays indexed; a rerun after
+ * the fix skips it).
  */
 import { InvalidInputError } from '../errors.ts';
 import { bulkIndex } from '../ingest/bulk.ts';
-import { readRecords } from '../ingest/records.ts';
+import { openRecords } from '../ingest/records.ts';
 import { configFrom, parse } from './args.ts';
 import { progressBar } from './progress.ts';
 import { openTarget } from './target.ts';
@@ -26,7 +29,7 @@ export async function indexCommand(argv: string[]): Promise<void> {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidInputError('--batch-size must be a positive integer');
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new InvalidInputError('--concurrency must be a positive integer');
 
-  const { documents, skippedEmpty } = await readRecords(file, {
+  const records = await openRecords(file, {
     id: values['id-field'],
     text: values['text-field'] ?? 'text',
     title: values['title-field'],
@@ -35,10 +38,10 @@ export async function indexCommand(argv: string[]): Promise<void> {
   const target = await openTarget(config);
   try {
     const bar = progressBar(`indexing ${collection}`);
-    const result = await bulkIndex(target, collection, documents, { batchSize, concurrency, onProgress: (p) => bar.update(p) });
+    const result = await bulkIndex(target, collection, records, { batchSize, concurrency, bytes: records, onProgress: (p) => bar.update(p) });
     bar.finish(result);
     process.stdout.write(
-      `${JSON.stringify({ collection, documents: documents.length, upserted: result.upserted, unchanged: result.unchanged, skipped_empty: skippedEmpty, docs_per_s: Math.round(result.docsPerSecond * 10) / 10 })}\n`,
+      `${JSON.stringify({ collection, documents: records.documents, upserted: result.upserted, unchanged: result.unchanged, skipped_empty: records.skippedEmpty, docs_per_s: Math.round(result.docsPerSecond * 10) / 10 })}\n`,
     );
   } finally {
     await target.close();
