@@ -121,6 +121,11 @@ export class SearchService {
     return this.info(spec.name);
   }
 
+  /** The collection's stored settings (drift, policy, evaluation set), as the lifecycle keeps them. */
+  settingsOf(name: string): Readonly<Record<string, unknown>> {
+    return requireCollection(this.ctx, name).settings;
+  }
+
   hasCollection(name: string): boolean {
     return this.ctx.store.getCollection(name) !== undefined;
   }

@@ -8,7 +8,6 @@
  */
 import { InvalidInputError } from '../../errors.ts';
 import { driftConfigFrom, driftConfigView, mergeDriftSettings } from '../../lifecycle/drift/config.ts';
-import { requireCollection } from '../../search/context.ts';
 import type { ApiDeps } from '../env.ts';
 import * as responses from '../responses.ts';
 import { param, route, routeWithBody, type Route } from '../route.ts';
@@ -45,7 +44,7 @@ export function driftRoutes(deps: ApiDeps): Route[] {
       response: responses.driftConfig,
       handle: async (c, body) => {
         const name = param(c, 'name');
-        const merged = mergeDriftSettings(requireCollection(deps.service.context, name).settings.drift, body);
+        const merged = mergeDriftSettings(deps.service.settingsOf(name).drift, body);
         await deps.service.updateCollection(name, { settings: { drift: merged } });
         return c.json({ collection: name, config: driftConfigView(driftConfigFrom({ drift: merged })) });
       },
