@@ -8,21 +8,22 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { datasetDir, readQrels, readQueries } from '../scripts/lib/beir.ts';
+import { datasetDir, readCorpus, readQrels, readQueries } from '../scripts/lib/beir.ts';
 import type { RunningServer } from '../src/api/server.ts';
 import { loadConfig, type Config } from '../src/config.ts';
-import { bulkIndex } from '../src/ingest/bulk.ts';
-import { readRecords } from '../src/ingest/records.ts';
 import { renderReport } from '../src/cli/eval-command.ts';
-import { clearEvalSet, compareForGate, evalSetGate, getEvalSet, registerEvalSet, type EvalReport } from '../src/lifecycle/evaluate.ts';
-import { EF_LADDER, tuneCollection, type TuneResult } from '../src/lifecycle/tune.ts';
+import type { EvalReport } from '../src/lifecycle/eval/run.ts';
+import { clearEvalSet, getEvalSet, registerEvalSet } from '../src/lifecycle/eval/eval-set.ts';
+import { compareForGate, evalSetGate } from '../src/lifecycle/eval/gate.ts';
+import { EF_LADDER, tuneCollection, type TuneResult } from '../src/lifecycle/eval/tune.ts';
 import { setLogLevel } from '../src/log.ts';
 import { embeddingText } from '../src/search/documents.ts';
 import { ndcgAt } from '../src/search/metrics.ts';
 import type { QueryObserved } from '../src/search/events.ts';
 import type { SearchMode } from '../src/search/query.ts';
 import { SearchService } from '../src/search/service.ts';
-import { api, CLI, startTestServer, tempDir } from './helpers/server.ts';
+import { copyDataDir, datasetDataDir, type TempDir } from './helpers/datasets.ts';
+import { api, CLI, startTestServer } from './helpers/server.ts';
 
 const DATASET = datasetDir('cranfield');
 const COLLECTION = 'cranfield';
@@ -92,26 +93,47 @@ async function independentAnnRecall(service: SearchService, efs: readonly number
   return sums.map((s) => s / vectors.length);
 }
 
-describe.skipIf(!DATASET)('evaluation and tuning on Cranfield', () => {
-  let data: Awaited<ReturnType<typeof tempDir>>;
-  let config: Config;
+// The three tests work on copies of their own (and mostly in child processes), so they run side
+// by side; each one also runs alone (-t), taking what it needs from beforeAll and runCliEval().
+describe.skipIf(!DATASET)('evaluation and tuning on Cranfield', { concurrent: true }, () => {
+  /** Cranfield in generation 1 (use-lite@1) and, built here by hand, generation 2 (int8); closed, never changed. */
+  let base: TempDir;
   let int8Generation: number;
   const reference: Partial<Record<SearchMode, number>> = {};
-  let cliReport: EvalReport;
+  const copies: TempDir[] = [];
+  let cliEval: Promise<{ code: number | null; stdout: string; stderr: string; report: EvalReport }> | undefined;
+
+  const configFor = (dataDir: string): Config => loadConfig({ modelsDir: inject('modelsDir'), dataDir }, {});
+
+  /** A private copy of the base directory for one test (tests change settings, register sets, tune). */
+  async function freshDataDir(): Promise<string> {
+    const copy = await copyDataDir(base.path, 'sextant-eval-');
+    copies.push(copy);
+    return copy.path;
+  }
+
+  /** `sextant eval --json --compare int8` on a fresh copy, run once per file: its figures are what the other tests check against. */
+  function runCliEval(): Promise<{ code: number | null; stdout: string; stderr: string; report: EvalReport }> {
+    cliEval ??= (async () => {
+      const dir = await freshDataDir();
+      const res = await sextant(['eval', COLLECTION, '--dataset', DATASET!, '--json', '--compare', 'use-lite@1-int8', '--data-dir', dir]);
+      expect(res.code, res.stderr).toBe(0);
+      return { ...res, report: JSON.parse(res.stdout) as EvalReport };
+    })();
+    return cliEval;
+  }
 
   beforeAll(async () => {
     setLogLevel('warn');
-    data = await tempDir('sextant-eval-');
-    config = loadConfig({ modelsDir: inject('modelsDir'), dataDir: data.path }, {});
+    // Generation 1: the corpus as `sextant index` reads it (ids are the BEIR _id), indexed once
+    // per run by the global setup and copied here.
+    base = (await datasetDataDir('cranfield', 'sextant-eval-base-'))!;
+    const config = configFor(base.path);
     const service = await SearchService.open(config);
     try {
-      await service.createCollection({ name: COLLECTION });
-      // As `sextant index` reads a BEIR corpus: ids are the BEIR _id.
-      const { documents } = await readRecords(join(DATASET!, 'corpus.jsonl'), { text: 'text' });
-      await bulkIndex({ ensureCollection: async () => {}, upsert: (c, d) => service.upsertDocuments(c, d) }, COLLECTION, documents, { batchSize: 64, concurrency: 3 });
-
       // A second generation by hand, with the int8 model (what a re-embedding job builds).
       const ctx = service.context;
+      const documents = ctx.store.countDocuments(COLLECTION);
       const generation = ctx.store.createGeneration(COLLECTION, { model: 'use-lite@1-int8', dimensions: 512, backend: 'hnsw' });
       int8Generation = generation.id;
       const engine = await service.engines.get('use-lite@1-int8');
@@ -125,13 +147,14 @@ describe.skipIf(!DATASET)('evaluation and tuning on Cranfield', () => {
         index.markApplied?.(seq);
         after = docs.at(-1)!.id;
       }
-      expect(ctx.store.countVectors(generation.id)).toBe(documents.length);
+      expect(documents).toBe(readCorpus(DATASET!).filter((d) => `${d.title}${d.text}`.trim()).length);
+      expect(ctx.store.countVectors(generation.id)).toBe(documents);
     } finally {
       await service.close();
     }
     // Reopened, the live index replays the change-log rows the second generation's vectors
     // wrote (re-upserting its own, identical vectors), which can move HNSW results a little:
-    // the reference is measured on the state the CLI will open.
+    // the reference is measured on the state the CLI will open (every copy starts from it).
     const reopened = await SearchService.open(config);
     try {
       for (const mode of MODES) reference[mode] = await serviceNdcg(reopened, mode);
@@ -142,13 +165,13 @@ describe.skipIf(!DATASET)('evaluation and tuning on Cranfield', () => {
   });
 
   afterAll(async () => {
-    await data?.remove();
+    for (const c of copies) await c.remove();
+    await base?.remove();
   });
 
   it('sextant eval --json reproduces the service nDCG@10 per mode, with MRR, Recall@100, ANN recall and latency; --compare by model', async () => {
-    const res = await sextant(['eval', COLLECTION, '--dataset', DATASET!, '--json', '--compare', 'use-lite@1-int8', '--data-dir', data.path]);
+    const { report: cliReport, ...res } = await runCliEval();
     expect(res.code, res.stderr).toBe(0);
-    cliReport = JSON.parse(res.stdout) as EvalReport;
     console.log(`sextant eval cranfield: ${res.stdout.trim()}`);
     expect(cliReport.dataset).toBe(DATASET);
     expect(cliReport.queries).toBe(225);
@@ -184,17 +207,22 @@ describe.skipIf(!DATASET)('evaluation and tuning on Cranfield', () => {
     expect(table).toMatch(/dense\s+ndcg@10\s+0\.\d{4}\s+0\.\d{4}\s+[+-]0\.\d{4}/);
     expect(table).toMatch(/ANN recall@10 vs exact search: A [01]\.\d{4}, B [01]\.\d{4}/);
 
-    const bad = await sextant(['eval', COLLECTION, '--dataset', join(data.path, 'nope'), '--data-dir', data.path]);
+    const dir = await freshDataDir();
+    const bad = await sextant(['eval', COLLECTION, '--dataset', join(dir, 'nope'), '--data-dir', dir]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/dataset folder .*nope does not exist/);
   });
 
   it('POST /v1/collections/{name}/eval gives the same figures; evaluation set registration and the gate', async () => {
-    const server: RunningServer = await startTestServer({ dataDir: data.path });
+    const cli = runCliEval(); // runs while this test sets up; awaited where its figures are needed
+    cli.catch(() => undefined); // (a failure is reported where it is awaited)
+    const dir = await freshDataDir();
+    const server: RunningServer = await startTestServer({ dataDir: dir });
     try {
       const path = `/v1/collections/${COLLECTION}/eval`;
       // The int8 generation evaluated over HTTP, compared with generation 1 by id.
       const res = await api<EvalReport>(server.url, 'POST', path, { dataset: DATASET, generation: int8Generation, compare: 1, modes: ['dense', 'hybrid'] });
+      const { report: cliReport } = await cli;
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       expect(res.body.generation).toBe(int8Generation);
       expect(res.body.compare).toMatchObject({ generation: 1, model: 'use-lite@1' });
@@ -222,10 +250,10 @@ describe.skipIf(!DATASET)('evaluation and tuning on Cranfield', () => {
       const relative = await api<{ error: { code: string; message: string } }>(server.url, 'POST', path, { dataset: 'datasets/cranfield' });
       expect(relative.status).toBe(400);
       expect(relative.body.error.message).toMatch(/absolute path/);
-      const missing = await api<{ error: { code: string; message: string } }>(server.url, 'POST', path, { dataset: join(data.path, 'missing') });
+      const missing = await api<{ error: { code: string; message: string } }>(server.url, 'POST', path, { dataset: join(dir, 'missing') });
       expect(missing.status).toBe(400);
       expect(missing.body.error.message).toMatch(/does not exist/);
-      const noQrels = await api<{ error: { code: string; message: string } }>(server.url, 'POST', path, { dataset: data.path });
+      const noQrels = await api<{ error: { code: string; message: string } }>(server.url, 'POST', path, { dataset: dir });
       expect(noQrels.status).toBe(400);
       expect(noQrels.body.error.message).toMatch(/no queries\.jsonl/);
       const unknownModel = await api<{ error: { message: string } }>(server.url, 'POST', path, { dataset: DATASET, compare: 'nope@1' });
@@ -275,7 +303,17 @@ describe.skipIf(!DATASET)('evaluation and tuning on Cranfield', () => {
   });
 
   it('sextant tune stores a cross-validated alpha and the smallest efSearch reaching the target, used by default afterwards', async () => {
-    const res = await sextant(['tune', COLLECTION, '--dataset', DATASET!, '--json', '--data-dir', data.path]);
+    const dir = await freshDataDir();
+    const config = configFor(dir);
+    // The collection's other settings must survive tuning (checked below).
+    const before = await SearchService.open(config);
+    try {
+      const store = before.context.store;
+      store.updateCollection(COLLECTION, { settings: { ...store.getCollection(COLLECTION)!.settings, other: { keep: true } } });
+    } finally {
+      await before.close();
+    }
+    const res = await sextant(['tune', COLLECTION, '--dataset', DATASET!, '--json', '--data-dir', dir]);
     expect(res.code, res.stderr).toBe(0);
     const tuned = JSON.parse(res.stdout) as TuneResult;
     console.log(`sextant tune cranfield: alpha ${JSON.stringify({ ...tuned.alpha, grid: undefined })}, ef ${JSON.stringify(tuned.ef_search)}`);
