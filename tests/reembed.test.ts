@@ -43,6 +43,10 @@ interface Info {
 const cranfield = datasetDir('cranfield');
 /** The collection: named after the dataset, as the global setup indexes it. */
 const COL = 'cranfield';
+/** Documents in the live collection of the first tests. */
+const LIVE_TEST_DOCS = 700;
+/** Documents in the kill -9 test's collection (the killed job re-embeds about a third of them before the kill). */
+const KILL_TEST_DOCS = 500;
 
 /** Cranfield when available, else a synthetic corpus (the behaviour under test is the same). */
 function corpus(): { id: string; title: string | null; text: string }[] {
@@ -76,7 +80,15 @@ async function corpusDataDir(prefix: string): Promise<{ data: TempDir; fill(url:
   if (copy) {
     return {
       data: copy,
-      fill: async (url, docs) => expect((await api<Info>(url, 'GET', `/v1/collections/${COL}`)).body.document_count).toBe(docs.length),
+      fill: async (url, docs) => {
+        // A part of the corpus: the rest is deleted (no embedding needed).
+        const keep = new Set(docs.map((d) => d.id));
+        const drop = corpus().filter((d) => !keep.has(d.id)).map((d) => d.id);
+        for (let i = 0; i < drop.length; i += 200) {
+          expect((await api(url, 'POST', `/v1/collections/${COL}/documents/delete`, { ids: drop.slice(i, i + 200) })).status).toBe(200);
+        }
+        expect((await api<Info>(url, 'GET', `/v1/collections/${COL}`)).body.document_count).toBe(docs.length);
+      },
     };
   }
   return { data: await tempDir(prefix), fill: (url, docs) => ingest(url, COL, docs) };
@@ -107,7 +119,8 @@ const strip = (b: SearchBody) => b.results.map((r) => `${r.id}:${r.score.toFixed
 describe('re-embedding a live collection to use-lite@1-int8', () => {
   let server: RunningServer | undefined;
   let data: TempDir | undefined;
-  const docs = corpus();
+  // Half of Cranfield: the job still runs for seconds under continuous search, with writes landing mid-job.
+  const docs = corpus().slice(0, LIVE_TEST_DOCS);
 
   /** A server of this test's own over a fresh copy of the corpus (tests change generations and jobs). */
   async function start(): Promise<string> {
@@ -251,7 +264,8 @@ describe('re-embedding survives kill -9', () => {
     data = prepared.data;
     const env = { SEXTANT_DATA_DIR: data.path, SEXTANT_REEMBED_BATCH: '32', SEXTANT_SNAPSHOT_CHANGES: '1000000', SEXTANT_SNAPSHOT_SECONDS: '3600' };
     child = await startChildServer(env);
-    const docs = corpus();
+    // Resuming needs a job long enough to be killed mid-way, not the whole corpus.
+    const docs = corpus().slice(0, KILL_TEST_DOCS);
     await prepared.fill(child.url, docs);
     const job = (await api<Job>(child.url, 'POST', `/v1/collections/${COL}/reembed`, { model: 'use-lite@1-int8' })).body;
     const partial = await waitForJob(child.url, job.id, (j) => j.done >= Math.min(300, docs.length / 3));
