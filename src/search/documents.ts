@@ -10,6 +10,7 @@ import type { IndexedVector } from '../index/types.ts';
 import type { DocumentRow, DocumentWrite, GenerationRow } from '../store/types.ts';
 import { requireCollection, writableGenerations, type SearchContext } from './context.ts';
 import { checkedVector } from './query.ts';
+import { faultPoint } from '../util/fault-points.ts';
 
 export interface DocumentInput {
   readonly id: string;
@@ -130,6 +131,8 @@ export async function upsertDocuments(ctx: SearchContext, collectionName: string
     const items = (g: GenerationRow): IndexedVector[] => writes.map((w) => ({ id: w.id, vector: w.vectors.get(g.id)!, metadata: w.metadata }));
     for (const { g, index } of indexes) if (index.remote) await index.upsert(items(g));
     const { seq } = ctx.store.upsertDocuments(collection.name, writes);
+    // Crash tests: the batch is durable in SQLite, the local indexes do not have it yet.
+    faultPoint('documents.upsert-committed');
     for (const { g, index } of indexes) {
       if (index.remote) continue;
       await index.upsert(items(g));

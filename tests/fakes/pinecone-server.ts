@@ -72,6 +72,8 @@ export interface FakePinecone {
    * write Pinecone applied but acknowledged late; an answer whose client has gone is dropped.
    */
   delayAnswers(ms: number): void;
+  /** Answers delayed by delayAnswers that have not been sent yet (a client that got its error first saw them pending). */
+  pendingAnswers(): number;
   /** Current contents: namespace -> id -> record. */
   namespaces(): ReadonlyMap<string, ReadonlyMap<string, FakeRecord>>;
   close(): Promise<void>;
@@ -491,6 +493,9 @@ export async function startFakePinecone(opts: FakePineconeOptions = {}): Promise
     delayAnswers(ms: number) {
       if (!Number.isFinite(ms) || ms < 0) throw new Error(`delayAnswers: ms must be a non-negative number, got ${ms}`);
       answerDelayMs = ms;
+    },
+    pendingAnswers() {
+      return delayed.size;
     },
     namespaces() {
       return store;

@@ -26,6 +26,8 @@ export interface ChildServer {
   readonly url: string;
   readonly process: ChildProcess;
   readonly logs: string[];
+  /** Settles when the process exits, on its own or killed (e.g. at a SEXTANT_FAULT_POINT). */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -36,6 +38,7 @@ export async function startChildServer(env: Record<string, string>): Promise<Chi
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.once('exit', (code, signal) => done({ code, signal })));
   const url = await new Promise<string>((resolveUrl, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${logs.join('')}`)), 60_000);
     child.stderr!.on('data', (chunk: Buffer) => {
@@ -55,6 +58,7 @@ export async function startChildServer(env: Record<string, string>): Promise<Chi
     url,
     process: child,
     logs,
+    exited,
     kill: (signal = 'SIGTERM') =>
       new Promise<void>((done) => {
         if (child.exitCode !== null || child.signalCode !== null) return done();
@@ -64,12 +68,16 @@ export async function startChildServer(env: Record<string, string>): Promise<Chi
   };
 }
 
-export async function api<T = unknown>(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T; headers: Headers }> {
-  const res = await fetch(new URL(path, base), {
+/** Something requests go to: a listening server's URL, or an in-process app (helpers/app.ts). */
+export type ApiTarget = string | { request(path: string, init?: RequestInit): Promise<Response> };
+
+export async function api<T = unknown>(target: ApiTarget, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T; headers: Headers }> {
+  const init: RequestInit = {
     method,
     headers: { 'content-type': 'application/json', ...headers },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
+  };
+  const res = typeof target === 'string' ? await fetch(new URL(path, target), init) : await target.request(path, init);
   const text = await res.text();
   let parsed: unknown = text;
   try {

@@ -19,6 +19,7 @@ import { embeddingText } from '../../search/documents.ts';
 import type { GenerationIndexes } from '../../search/generations.ts';
 import type { KeyedMutex } from '../../search/mutex.ts';
 import type { CollectionsRepository, DocumentsRepository, GenerationRow, JobRow, JobsRepository } from '../../store/types.ts';
+import { faultPoint } from '../../util/fault-points.ts';
 
 /**
  * What re-embedding needs, handed over by the composition root (src/runtime.ts): the three
@@ -224,6 +225,8 @@ export class JobRunner {
             .filter((item) => current.get(item.id) === item.contentHash);
           if (index.remote) await index.upsert(items);
           const { written, seq } = this.deps.documents.putGenerationVectors(collection.name, generation.id, items);
+          // Crash tests: the batch is durable in SQLite, the index and the job row do not know yet.
+          faultPoint('reembed.vectors-committed');
           if (!index.remote) {
             const keep = new Set(written);
             await index.upsert(items.filter((i) => keep.has(i.id)));
