@@ -31,7 +31,7 @@ const usesModel = (file: string) => /helpers\/(server|app|drift-app)\.ts|inject\
 
 const ALL = [...testFiles('tests/unit'), ...testFiles('tests/acceptance')];
 const DATASETS = ALL.filter(usesDatasets);
-const MODELS = ALL.filter((f) => !usesDatasets(f) && (f.startsWith('tests/acceptance') || usesModel(f)));
+const MODELS = ALL.filter((f) => !usesDatasets(f) && usesModel(f));
 const UNIT = ALL.filter((f) => !DATASETS.includes(f) && !MODELS.includes(f));
 
 export default defineConfig({

@@ -1,236 +1,24 @@
+// Tests src/api/routes/collections.ts: collections, their documents and search, through app.request().
 /**
- * Functional suite of the HTTP API, run once per vector backend (local HNSW and Pinecone through
- * the fake Pinecone server). Expectations are computed in the test from the synthetic corpus
- * below, independently of the server's filter evaluator.
+ * Run once per vector backend (local HNSW, and Pinecone through the fake Pinecone server).
+ * Expectations are computed in the test from the synthetic corpus (helpers/api-corpus.ts),
+ * independently of the server's filter evaluator. The last describe sends these routes bad
+ * requests that src/search and src/values reject (names, vectors, filters, duplicate ids,
+ * settings): each gets a 4xx JSON error, leaves the server healthy and writes nothing.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakePinecone, type FakePinecone } from './fakes/pinecone-server.ts';
-import { api, startTestServer, tempDir } from './helpers/server.ts';
-import type { RunningServer } from '../src/api/server.ts';
-import { DEFAULT_PINECONE_MAX_RETRIES } from '../src/index/pinecone/options.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { FakePinecone } from '../../../fakes/pinecone-server.ts';
+import { BACKENDS, byId, CORPUS, FILTER_CASES, ids, idsWhere, useCorpusApp, type CollectionBody, type Hit, type Meta, type SearchBody } from '../../../helpers/api-corpus.ts';
+import { expectError, LIMITS, SEED, useSeededApp, valid, type ErrorBody } from '../../../helpers/api-errors.ts';
+import { startTestApp } from '../../../helpers/app.ts';
+import { DEFAULT_PINECONE_MAX_RETRIES } from '../../../../src/index/pinecone/options.ts';
 
-interface Meta {
-  year: number;
-  category: 'space' | 'food' | 'sports' | 'tech';
-  tags: string[];
-  rating: number;
-  featured: boolean;
-}
-
-interface Doc {
-  id: string;
-  text: string;
-  metadata: Meta;
-}
-
-interface Hit {
-  id: string;
-  score: number;
-  metadata: Record<string, unknown>;
-  text?: string;
-  title?: string | null;
-  explain?: { dense: { rank: number; score: number } | null; keyword: { rank: number; score: number } | null; alpha?: number };
-}
-
-interface SearchBody {
-  results: Hit[];
-  model: string;
-  generation: number;
-  took_ms: number;
-}
-
-interface CollectionBody {
-  name: string;
-  document_count: number;
-  model: string;
-  model_target: string;
-  dimensions: number;
-  backend: string;
-  generation: number;
-  hnsw: { M: number; efConstruction: number; efSearch: number };
-  hybrid_alpha: number;
-}
-
-const TEXTS: Record<Meta['category'], string[]> = {
-  space: [
-    'The telescope revealed distant galaxies and glowing nebulae in the night sky.',
-    'Astronomers discovered a new exoplanet orbiting a small red dwarf star.',
-    'The rocket launched the satellite into a stable orbit around the Earth.',
-    'Saturn has beautiful rings made of ice and rock that circle the planet.',
-    'Astronauts aboard the space station repaired a solar panel during a long spacewalk.',
-    'A solar eclipse happens when the Moon passes between the Sun and the Earth, darkening the sky for minutes.',
-    'Black holes bend light and swallow stars that wander too close.',
-    'The Mars rover drilled into red rocks, searching the ancient crater for signs of past water and life.',
-    'A comet with a bright tail passed near the Sun this spring.',
-    'Radio telescopes listen to signals from pulsars, quasars and the cosmic background left over from the big bang.',
-  ],
-  food: [
-    'This pasta recipe uses fresh tomatoes, garlic, basil and olive oil.',
-    'Bake the bread dough in a hot oven until the crust turns golden brown.',
-    'A good soup starts with onions, carrots and celery simmered slowly in butter.',
-    'The chef seasoned the grilled steak with salt, pepper and rosemary.',
-    'Whisk eggs, sugar and flour together to make a light sponge cake for dessert.',
-    'Chop the vegetables finely and stir fry them quickly in a very hot wok with soy sauce and ginger.',
-    'Our grandmother taught us her recipe for apple pie with a flaky buttery crust.',
-    'Roast the chicken with lemon, thyme and potatoes for a simple Sunday dinner.',
-    'Fresh sushi needs perfectly cooked rice seasoned with vinegar.',
-    'Melt dark chocolate gently over a pan of simmering water, then fold it into whipped cream for a rich mousse.',
-  ],
-  sports: [
-    'The striker scored a late goal and the football team won the cup final.',
-    'The goalkeeper saved a penalty kick in the last minute of the match.',
-    'Fans filled the stadium to cheer for their soccer club in the derby.',
-    'The coach changed tactics at halftime and the team came back to win the league game.',
-    'The midfielder passed the ball forward and the winger crossed it into the box.',
-    'After the referee blew the final whistle, the players celebrated the championship title with their supporters.',
-    'The football club signed a young defender for a record transfer fee.',
-    'Both teams played hard, but the match ended in a goalless draw.',
-    'The national team qualified for the World Cup after a dramatic win away from home.',
-    'Training sessions focus on passing drills, sprint fitness and defending set pieces before every league match.',
-  ],
-  tech: [
-    'The programmer fixed a bug in the JavaScript function that parsed the input.',
-    'Compile the source code and run the unit tests before you merge the branch.',
-    'The database query was slow until we added an index on the user table.',
-    'Python is a popular programming language for scripting and data analysis.',
-    'The software engineer refactored the class to remove duplicated code.',
-    'Our web server handles thousands of HTTP requests per second using an asynchronous event loop written in Rust.',
-    'Version control with git lets developers review each commit and roll back mistakes.',
-    'The compiler reported a type error because the variable was declared as a string.',
-    'Deploy the application in a container and monitor its memory usage in production.',
-    'Writing clean code with small functions, clear names and thorough automated tests makes a program easier to maintain.',
-  ],
-};
-
-const TAGS = ['beginner', 'advanced', 'history', 'news'];
-
-function buildCorpus(): Doc[] {
-  const docs: Doc[] = [];
-  const categories = Object.keys(TEXTS) as Meta['category'][];
-  categories.forEach((category, c) => {
-    TEXTS[category].forEach((text, i) => {
-      const n = c * 10 + i;
-      const tags = TAGS.filter((_, t) => (n + t) % 3 === 0);
-      docs.push({
-        id: `${category}-${i}`,
-        text,
-        metadata: { year: 2015 + ((i * 3 + c) % 10), category, tags, rating: (n * 7) % 5, featured: n % 4 === 0 },
-      });
-    });
-  });
-  return docs;
-}
-
-const CORPUS = buildCorpus();
-const byId = new Map(CORPUS.map((d) => [d.id, d]));
-
-function idsWhere(pred: (m: Meta) => boolean, docs: readonly Doc[] = CORPUS): string[] {
-  return docs
-    .filter((d) => pred(d.metadata))
-    .map((d) => d.id)
-    .sort();
-}
-
-/** Every operator and combinator, with its meaning written out independently of the server. */
-const FILTER_CASES: { name: string; filter: Record<string, unknown>; expect: (m: Meta) => boolean }[] = [
-  { name: 'equality (string)', filter: { category: 'space' }, expect: (m) => m.category === 'space' },
-  { name: 'equality (number)', filter: { year: 2020 }, expect: (m) => m.year === 2020 },
-  { name: 'equality (boolean)', filter: { featured: true }, expect: (m) => m.featured },
-  { name: 'equality on a list field (any element)', filter: { tags: 'history' }, expect: (m) => m.tags.includes('history') },
-  { name: '$eq', filter: { category: { $eq: 'food' } }, expect: (m) => m.category === 'food' },
-  { name: '$eq number', filter: { rating: { $eq: 3 } }, expect: (m) => m.rating === 3 },
-  { name: '$ne', filter: { category: { $ne: 'food' } }, expect: (m) => m.category !== 'food' },
-  { name: '$ne boolean', filter: { featured: { $ne: true } }, expect: (m) => !m.featured },
-  { name: '$ne on a list field (no element)', filter: { tags: { $ne: 'beginner' } }, expect: (m) => !m.tags.includes('beginner') },
-  { name: '$in', filter: { category: { $in: ['space', 'tech'] } }, expect: (m) => m.category === 'space' || m.category === 'tech' },
-  { name: '$in numbers', filter: { year: { $in: [2016, 2019, 2023] } }, expect: (m) => [2016, 2019, 2023].includes(m.year) },
-  { name: '$in on a list field', filter: { tags: { $in: ['news', 'advanced'] } }, expect: (m) => m.tags.includes('news') || m.tags.includes('advanced') },
-  { name: '$in with a boolean', filter: { featured: { $in: [true] } }, expect: (m) => m.featured },
-  { name: '$in mixing booleans and strings', filter: { category: { $in: ['food', false] } }, expect: (m) => m.category === 'food' },
-  { name: '$nin with a boolean', filter: { featured: { $nin: [false] }, category: { $nin: ['space'] } }, expect: (m) => m.featured && m.category !== 'space' },
-  { name: '$in empty', filter: { category: { $in: [] } }, expect: () => false },
-  { name: '$nin', filter: { year: { $nin: [2015, 2016, 2017] } }, expect: (m) => ![2015, 2016, 2017].includes(m.year) },
-  { name: '$nin on a list field', filter: { tags: { $nin: ['history', 'news'] } }, expect: (m) => !m.tags.includes('history') && !m.tags.includes('news') },
-  { name: '$gt', filter: { year: { $gt: 2021 } }, expect: (m) => m.year > 2021 },
-  { name: '$gte', filter: { year: { $gte: 2021 } }, expect: (m) => m.year >= 2021 },
-  { name: '$lt', filter: { rating: { $lt: 2 } }, expect: (m) => m.rating < 2 },
-  { name: '$lte', filter: { rating: { $lte: 2 } }, expect: (m) => m.rating <= 2 },
-  { name: 'range ($gte and $lt on one field)', filter: { year: { $gte: 2017, $lt: 2020 } }, expect: (m) => m.year >= 2017 && m.year < 2020 },
-  { name: 'two fields (implicit and)', filter: { category: 'tech', featured: false }, expect: (m) => m.category === 'tech' && !m.featured },
-  {
-    name: '$and',
-    filter: { $and: [{ category: 'sports' }, { year: { $gt: 2019 } }] },
-    expect: (m) => m.category === 'sports' && m.year > 2019,
-  },
-  { name: '$or', filter: { $or: [{ category: 'food' }, { featured: true }] }, expect: (m) => m.category === 'food' || m.featured },
-  {
-    name: '$or of $and',
-    filter: { $or: [{ $and: [{ category: 'space' }, { rating: { $gte: 3 } }] }, { $and: [{ category: 'tech' }, { tags: 'beginner' }] }] },
-    expect: (m) => (m.category === 'space' && m.rating >= 3) || (m.category === 'tech' && m.tags.includes('beginner')),
-  },
-  {
-    name: '$and of $or',
-    filter: { $and: [{ $or: [{ year: { $lt: 2018 } }, { year: { $gt: 2022 } }] }, { category: { $ne: 'sports' } }] },
-    expect: (m) => (m.year < 2018 || m.year > 2022) && m.category !== 'sports',
-  },
-  { name: 'matches nothing', filter: { year: 1999 }, expect: () => false },
-];
-
-const ids = (hits: readonly Hit[]): string[] => hits.map((h) => h.id);
-
-describe.each(['hnsw', 'pinecone'] as const)('HTTP API on the %s backend', (backend) => {
-  let server: RunningServer;
-  let dir: Awaited<ReturnType<typeof tempDir>>;
+describe.each(BACKENDS)('collection routes on the %s backend', (backend) => {
+  const corpus = useCorpusApp(backend, (overrides) => startTestApp(overrides));
+  const { call, search, info, create, upsert, remoteIds, embed, COLLECTION: CORPUS_COLLECTION } = corpus;
   let fake: FakePinecone | undefined;
-  let base: string;
-  const CORPUS_COLLECTION = `corpus_${backend}`;
-
-  const call = <T = unknown>(method: string, path: string, body?: unknown) => api<T>(base, method, path, body);
-  const search = async (collection: string, body: Record<string, unknown>): Promise<Hit[]> => {
-    const res = await call<SearchBody>('POST', `/v1/collections/${collection}/search`, body);
-    expect(res.status, JSON.stringify(res.body)).toBe(200);
-    return res.body.results;
-  };
-  const info = async (collection: string): Promise<CollectionBody> => {
-    const res = await call<CollectionBody>('GET', `/v1/collections/${collection}`);
-    expect(res.status).toBe(200);
-    return res.body;
-  };
-  const create = async (name: string): Promise<CollectionBody> => {
-    const res = await call<CollectionBody>('POST', '/v1/collections', { name, backend });
-    expect(res.status, JSON.stringify(res.body)).toBe(201);
-    return res.body;
-  };
-  const upsert = async (collection: string, documents: unknown[]) => {
-    const res = await call<{ upserted: number; unchanged: number; count: number }>('POST', `/v1/collections/${collection}/documents`, { documents });
-    expect(res.status, JSON.stringify(res.body)).toBe(200);
-    return res.body;
-  };
-  /** Records the fake Pinecone holds for a collection's live generation (undefined on hnsw). */
-  const remoteIds = async (collection: string): Promise<string[] | undefined> => {
-    if (!fake) return undefined;
-    const { generation } = await info(collection);
-    return [...(fake.namespaces().get(`${collection}.g${generation}`)?.keys() ?? [])].sort();
-  };
-
-  beforeAll(async () => {
-    dir = await tempDir(`sextant-api-${backend}-`);
-    if (backend === 'pinecone') {
-      fake = await startFakePinecone({ apiKey: 'pc-api-test', dimension: 512 });
-      server = await startTestServer({ dataDir: dir.path, pineconeApiKey: fake.apiKey, pineconeIndexHost: fake.url });
-    } else {
-      server = await startTestServer({ dataDir: dir.path });
-    }
-    base = server.url;
-    await create(CORPUS_COLLECTION);
-    const res = await upsert(CORPUS_COLLECTION, CORPUS);
-    expect(res).toEqual({ upserted: 40, unchanged: 0, count: 40 });
-  });
-
-  afterAll(async () => {
-    await server?.close();
-    await fake?.close();
-    await dir?.remove();
+  beforeAll(() => {
+    fake = corpus.fake;
   });
 
   describe('collections', () => {
@@ -474,51 +262,6 @@ describe.each(['hnsw', 'pinecone'] as const)('HTTP API on the %s backend', (back
     });
   });
 
-  async function embed(input: string[]): Promise<number[][]> {
-    const res = await call<{ object: string; data: { object: string; index: number; embedding: number[] }[]; model: string; usage: { prompt_tokens: number; total_tokens: number } }>(
-      'POST',
-      '/v1/embeddings',
-      { input },
-    );
-    expect(res.status).toBe(200);
-    return res.body.data.map((d) => d.embedding);
-  }
-
-  describe('embeddings and models', () => {
-    it('embeds in the OpenAI shape', async () => {
-      const res = await call<{ object: string; data: { object: string; index: number; embedding: number[] }[]; model: string; usage: { prompt_tokens: number; total_tokens: number } }>(
-        'POST',
-        '/v1/embeddings',
-        { input: ['first text', 'a second, longer text to embed'] },
-      );
-      expect(res.status).toBe(200);
-      expect(res.body.object).toBe('list');
-      expect(res.body.model).toMatch(/^use-lite@/);
-      expect(res.body.data.map((d) => [d.object, d.index, d.embedding.length])).toEqual([
-        ['embedding', 0, 512],
-        ['embedding', 1, 512],
-      ]);
-      for (const d of res.body.data) expect(Math.hypot(...d.embedding)).toBeCloseTo(1, 4);
-      expect(res.body.usage.prompt_tokens).toBeGreaterThan(4);
-      expect(res.body.usage.total_tokens).toBe(res.body.usage.prompt_tokens);
-
-      const single = await call<{ data: { embedding: number[] }[] }>('POST', '/v1/embeddings', { input: 'first text' });
-      expect(single.body.data).toHaveLength(1);
-      const same = single.body.data[0]!.embedding;
-      res.body.data[0]!.embedding.forEach((v, i) => expect(v).toBeCloseTo(same[i]!, 5));
-    });
-
-    it('lists models', async () => {
-      const res = await call<{ object: string; data: { id: string; object: string; dimensions: number; aliases: string[]; collections: string[] }[] }>('GET', '/v1/models');
-      expect(res.status).toBe(200);
-      expect(res.body.object).toBe('list');
-      const model = res.body.data.find((m) => m.aliases.includes('default'));
-      expect(model).toMatchObject({ object: 'model', dimensions: 512 });
-      expect(model!.id).toBe((await info(CORPUS_COLLECTION)).model);
-      expect(model!.collections).toContain(CORPUS_COLLECTION);
-    });
-  });
-
   describe('search', () => {
     const topics: [Meta['category'], string][] = [
       ['space', 'planets, stars and telescopes in outer space'],
@@ -710,15 +453,142 @@ describe.each(['hnsw', 'pinecone'] as const)('HTTP API on the %s backend', (back
       const sent = performance.now();
       const res = await call<SearchBody>('POST', `/v1/collections/${CORPUS_COLLECTION}/search`, { query: 'stars', k: 1 });
       const roundTrip = performance.now() - sent;
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
       const col = await info(CORPUS_COLLECTION);
       expect(res.body.model).toBe(col.model);
       expect(res.body.generation).toBe(col.generation);
       // The server's own time for this search (query embedding included): a positive, finite
-      // figure within the round trip of the same request, measured on the same clock (the server
-      // runs in this process; took_ms is rounded to 0.01 ms).
+      // number within the time the client measured around the same request, on the same clock
+      // (the app runs in this process), and rounded to 0.01 ms (hence the half-step allowance).
+      expect(typeof res.body.took_ms).toBe('number');
       expect(Number.isFinite(res.body.took_ms)).toBe(true);
       expect(res.body.took_ms).toBeGreaterThan(0);
       expect(res.body.took_ms).toBeLessThanOrEqual(roundTrip + 0.005);
+      expect(Math.round(res.body.took_ms * 100) / 100).toBe(res.body.took_ms);
     });
+  });
+});
+
+describe('bad requests to collections, documents and search', () => {
+  const seeded = useSeededApp('sextant-collections-errors-', (dataDir) => startTestApp({ dataDir, ...LIMITS }));
+  const { COL, call, upsertRaw, searchRaw, expectIntact } = seeded;
+
+  it('invalid collection names', async () => {
+    for (const name of ['', 'has space', 'bad/slash', '-leading', '_leading', 'dot.name', 'ümlaut', 'x'.repeat(65), '../etc']) {
+      const res = await call('POST', '/v1/collections', { name });
+      expectError(res, 400, 'invalid_input');
+    }
+    // 64 characters is the longest name allowed.
+    const longest = 'n'.repeat(64);
+    expect((await call('POST', '/v1/collections', { name: longest })).status).toBe(201);
+    expect((await call('DELETE', `/v1/collections/${longest}`)).status).toBe(200);
+    expect((await call('GET', '/v1/collections')).body).toEqual({ collections: [expect.objectContaining({ name: COL })] });
+    await expectIntact();
+  });
+
+  it('bad vectors: wrong dimension, Infinity, all zeros, NaN-like values', async () => {
+    const { vector } = seeded;
+    const short = expectError(await searchRaw({ vector: vector.slice(0, 511) }), 400, 'invalid_vector');
+    expect(short.message).toContain('511');
+    expectError(await searchRaw({ vector: [...vector, 0.1] }), 400, 'invalid_vector');
+    expectError(await searchRaw({ vector: [] }), 400, 'invalid_input');
+    expectError(await searchRaw({ vector: [1, 2, 3] }), 400, 'invalid_vector');
+
+    // JSON has no Infinity, but JSON.parse turns an out-of-range literal into one.
+    expect(JSON.parse('[1e999]')).toEqual([Infinity]);
+    for (const literal of ['1e999', '-1e999']) {
+      const raw = `{"vector":[${literal},${vector.slice(1).join(',')}],"k":3}`;
+      const err = expectError(await searchRaw(raw), 400, 'invalid_input');
+      expect(err.message, literal).toContain('vector.0');
+      expectError(await searchRaw(`{"vector":[${vector.slice(1).join(',')},${literal}],"mode":"hybrid","query":"fox"}`), 400, 'invalid_input');
+    }
+    // Finite in JSON (and in float64) but Infinity once stored as float32.
+    const tooBigForFloat32 = expectError(await searchRaw({ vector: [1e39, ...vector.slice(1)] }), 400, 'invalid_vector');
+    expect(tooBigForFloat32.message).toContain('vector[0]');
+
+    const zeros = expectError(await searchRaw({ vector: new Array(512).fill(0) }), 400, 'invalid_vector');
+    expect(zeros.message).toContain('zero');
+    // Too small to survive float32: zero after conversion.
+    expectError(await searchRaw({ vector: new Array(512).fill(1e-46) }), 400, 'invalid_vector');
+
+    // A vector-only query in keyword or hybrid mode has no text to match.
+    expectError(await searchRaw({ vector, mode: 'keyword' }), 400, 'invalid_input');
+    expectError(await searchRaw({ vector, mode: 'hybrid' }), 400, 'invalid_input');
+    expectError(await searchRaw({ k: 3 }), 400, 'invalid_input');
+    // The same vector, valid, works.
+    const ok = await searchRaw({ vector, k: 1 });
+    expect((ok.body as { results: { id: string }[] }).results.map((r) => r.id)).toEqual(['c']);
+    await expectIntact();
+  });
+
+  it('bad filters: unknown operators, non-objects, bad operands', async () => {
+    const filters: unknown[] = [
+      { tag: { $regex: '^a' } },
+      { $regex: { tag: 'a' } },
+      { tag: { $exists: true } },
+      { $exists: 'tag' },
+      { year: { $foo: 1 } },
+      { year: { $gt: 2020, $bar: 1 } },
+      { $and: [{ year: 2020 }, { tag: { $regex: 'x' } }] },
+      { $or: [{ $not: { year: 2020 } }] },
+      { $and: [] },
+      { $or: {} },
+      { $and: [5] },
+      { year: {} },
+      { year: { $in: 2020 } },
+      { year: { $nin: 'x' } },
+      { year: { $gt: true } },
+      { year: { $in: [{ nested: 1 }] } },
+      { year: [2020, 2021] },
+      { year: null },
+      { year: { nested: { deeper: 1 } } },
+    ];
+    for (const filter of filters) {
+      const label = JSON.stringify(filter);
+      const res = await searchRaw({ query: 'fox', filter });
+      expect(res.status, label).toBe(400);
+      expect((res.body as ErrorBody).error.code, label).toBe('invalid_input');
+      for (const mode of ['keyword', 'hybrid']) expect((await searchRaw({ query: 'fox', mode, filter })).status, label).toBe(400);
+      const del = await call('POST', `/v1/collections/${COL}/documents/delete`, { filter });
+      expect(del.status, label).toBe(400);
+      expect((del.body as ErrorBody).error.code, label).toBe('invalid_input');
+    }
+    const regex = expectError(await searchRaw({ query: 'fox', filter: { tag: { $regex: '^a' } } }), 400, 'invalid_input');
+    expect(regex.message).toContain('$regex');
+    const foo = expectError(await searchRaw({ query: 'fox', filter: { year: { $foo: 1 } } }), 400, 'invalid_input');
+    expect(foo.message).toContain('$foo');
+
+    for (const filter of ['year', 5, true, ['year', 2020], null]) {
+      const label = JSON.stringify(filter);
+      expect((await searchRaw({ query: 'fox', filter })).status, label).toBe(400);
+      expect((await call('POST', `/v1/collections/${COL}/documents/delete`, { filter })).status, label).toBe(400);
+    }
+    // Deep nesting is bounded.
+    let deep: Record<string, unknown> = { year: 2020 };
+    for (let i = 0; i < 40; i++) deep = { $and: [deep] };
+    expectError(await searchRaw({ query: 'fox', filter: deep }), 400, 'invalid_input');
+    expectError(await call('POST', `/v1/collections/${COL}/documents/delete`, { filter: deep }), 400, 'invalid_input');
+    await expectIntact();
+  });
+
+  it('duplicate ids in one upsert write nothing', async () => {
+    const err = expectError(await upsertRaw({ documents: [valid('new1'), valid('new2'), { id: 'new1', text: 'again' }] }), 400, 'invalid_input');
+    expect(err.message).toContain('new1');
+    // Even when the duplicate is an existing document.
+    expectError(await upsertRaw({ documents: [{ id: 'a', text: 'changed' }, valid('new1'), { id: 'a', text: 'changed' }] }), 400, 'invalid_input');
+    const a = await call('GET', `/v1/collections/${COL}/documents/a`);
+    expect((a.body as { text: string }).text).toBe(SEED[0]!.text);
+    await expectIntact();
+  });
+
+  it('collection settings reject bad input and change nothing', async () => {
+    const before = (await call('GET', `/v1/collections/${COL}`)).body;
+    expectError(await call('PATCH', `/v1/collections/${COL}`, { target: 'nope@9' }), 404, 'model_not_found');
+    expectError(await call('PATCH', `/v1/collections/${COL}`, { hybrid_alpha: 2 }), 400, 'invalid_input');
+    expectError(await call('PATCH', `/v1/collections/${COL}`, { policy: 'sometimes' }), 400, 'invalid_input');
+    expectError(await call('PATCH', `/v1/collections/${COL}`, { hnsw: { M: 8 } }), 400, 'invalid_input');
+    expectError(await call('PATCH', '/v1/collections/missing', { hybrid_alpha: 0.5 }), 404, 'collection_not_found');
+    expect((await call('GET', `/v1/collections/${COL}`)).body).toEqual(before);
+    await expectIntact();
   });
 });
