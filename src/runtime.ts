@@ -8,6 +8,7 @@ import type { Config } from './config.ts';
 import type { EnginePool } from './embedding/pool.ts';
 import { Lifecycle, type LifecycleOptions } from './lifecycle/lifecycle.ts';
 import type { DriftDeps } from './lifecycle/drift/deps.ts';
+import type { EvalDeps } from './lifecycle/eval/deps.ts';
 import type { ReembedDeps } from './lifecycle/reembed/jobs.ts';
 import { SearchService } from './search/service.ts';
 
@@ -37,11 +38,12 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     throw err;
   }
   // The root hands each part only what it works with (typed as narrow repositories), not the
-  // whole search service: re-embedding, drift detection and the policy each get their own.
+  // whole search service: re-embedding, drift detection, evaluation and the policy each get their own.
   const ctx = service.context;
   const reembed: ReembedDeps = { collections: ctx.store, documents: ctx.store, jobs: ctx.store, engines: ctx.engines, indexes: ctx.indexes, writes: ctx.writes };
   const drift: DriftDeps = { events: ctx.events, store: ctx.store, engines: ctx.engines, indexes: ctx.indexes };
-  const lifecycle = new Lifecycle({ service, reembed, drift, policy: { store: ctx.store, engines: ctx.engines } }, config, options);
+  const evaluation: EvalDeps = { search: service, engines: ctx.engines, store: ctx.store, indexes: ctx.indexes };
+  const lifecycle = new Lifecycle({ eval: evaluation, reembed, drift, policy: { store: ctx.store, engines: ctx.engines } }, config, options);
   if (options.startJobs !== false) lifecycle.start();
   let closing: Promise<void> | undefined;
   return {

@@ -82,17 +82,17 @@ class LocalEvalTarget implements EvalTarget {
   }
 
   async evaluate(collection: string, dataset: string, o: EvalCommandOptions): Promise<EvalOutput> {
-    const report = await evaluateWithCompare(this.service, collection, dataset, { generation: o.generation, compare: o.compare, k: o.k, ef: o.ef });
+    const report = await evaluateWithCompare(this.runtime.lifecycle.eval, collection, dataset, { generation: o.generation, compare: o.compare, k: o.k, ef: o.ef });
     if (!o.register) return report;
-    return { ...report, eval_set: registerEvalSet(this.service, collection, dataset, o.margin) };
+    return { ...report, eval_set: registerEvalSet(this.runtime.lifecycle.eval, collection, dataset, o.margin) };
   }
 
   tune(collection: string, dataset: string, o: TuneCommandOptions): Promise<TuneResult> {
-    return tuneCollection(this.service, collection, dataset, o);
+    return tuneCollection(this.runtime.lifecycle.eval, collection, dataset, o);
   }
 
   async unregister(collection: string): Promise<boolean> {
-    return clearEvalSet(this.service, collection);
+    return clearEvalSet(this.runtime.lifecycle.eval, collection);
   }
 
   close(): Promise<void> {

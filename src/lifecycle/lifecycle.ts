@@ -5,17 +5,17 @@
  * so the server and CLI commands that open a data directory watch collections the same way.
  */
 import type { Config } from '../config.ts';
-import type { SearchService } from '../search/service.ts';
 import type { DriftDeps } from './drift/deps.ts';
 import { DriftMonitor } from './drift/monitor.ts';
+import type { EvalDeps } from './eval/deps.ts';
 import { evalSetGate } from './eval/gate.ts';
 import { JobRunner, type JobHooks, type ReembedDeps } from './reembed/jobs.ts';
 import { attachPolicy, createDriftPolicy, type DriftPolicy, type PolicySources } from './policy.ts';
 
 /** Each part gets only what it works with, from the composition root (src/runtime.ts). */
 export interface LifecycleDeps {
-  /** For the evaluation-set gate (evaluation runs searches through the search service). */
-  readonly service: SearchService;
+  /** What evaluation, tuning and the evaluation-set gate read (they search through the search service). */
+  readonly eval: EvalDeps;
   /** What re-embedding jobs read and write (narrow repositories, engines, indexes, write lock). */
   readonly reembed: ReembedDeps;
   readonly drift: DriftDeps;
@@ -33,16 +33,16 @@ export class Lifecycle {
   readonly policy: DriftPolicy;
   private readonly detachPolicy: () => void;
 
-  readonly service: SearchService;
+  /** For evaluation and tuning (src/lifecycle/eval/), from the API and the CLI. */
+  readonly eval: EvalDeps;
 
   constructor(
     deps: LifecycleDeps,
     readonly config: Config,
     options: LifecycleOptions = {},
   ) {
-    const service = deps.service;
-    this.service = service;
-    this.jobs = new JobRunner(deps.reembed, config, options.hooks ?? { gate: evalSetGate(service) });
+    this.eval = deps.eval;
+    this.jobs = new JobRunner(deps.reembed, config, options.hooks ?? { gate: evalSetGate(deps.eval) });
     this.drift = new DriftMonitor(deps.drift);
     this.policy = createDriftPolicy(deps.policy, this.drift, (collection, reason) => this.jobs.start(collection, { reason }));
     this.detachPolicy = attachPolicy(this.drift, this.policy);

@@ -45,7 +45,7 @@ export function writableGenerations(ctx: SearchContext, collection: CollectionRo
 }
 
 /** A generation of this collection by id (live, building or retired). */
-export function requireGeneration(ctx: SearchContext, collection: CollectionRow, id: number): GenerationRow {
+export function requireGeneration(ctx: CollectionsHolder, collection: CollectionRow, id: number): GenerationRow {
   const generation = ctx.store.getGeneration(id);
   if (!generation || generation.collection !== collection.name) {
     throw new InvalidInputError(`collection '${collection.name}' has no generation ${id}`);

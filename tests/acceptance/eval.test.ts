@@ -17,6 +17,7 @@ import { clearEvalSet, getEvalSet, registerEvalSet } from '../../src/lifecycle/e
 import { compareForGate, evalSetGate } from '../../src/lifecycle/eval/gate.ts';
 import { EF_LADDER, tuneCollection, type TuneResult } from '../../src/lifecycle/eval/tune.ts';
 import { setLogLevel } from '../../src/log.ts';
+import { openRuntime } from '../../src/runtime.ts';
 import { embeddingText } from '../../src/search/documents.ts';
 import { ndcgAt } from '../../src/search/metrics.ts';
 import type { QueryObserved } from '../../src/search/events.ts';
@@ -235,6 +236,7 @@ describe.skipIf(!DATASET)('evaluation and tuning on Cranfield', { concurrent: tr
 
       // Registering keeps the collection's other settings.
       const { service } = server;
+      const evaluation = server.lifecycle.eval;
       const store = service.context.store;
       store.updateCollection(COLLECTION, { settings: { ...store.getCollection(COLLECTION)!.settings, other: { keep: true } } });
 
@@ -263,7 +265,7 @@ describe.skipIf(!DATASET)('evaluation and tuning on Cranfield', { concurrent: tr
       // The gate: dense and hybrid nDCG@10 of the candidate must reach the live one's minus the margin (0 here).
       const observed: QueryObserved[] = [];
       const unsubscribe = service.events.onQuery((e) => observed.push(e));
-      const forward = await compareForGate(service, COLLECTION, 1, int8Generation);
+      const forward = await compareForGate(evaluation, COLLECTION, 1, int8Generation);
       unsubscribe();
       // Evaluation searches pass vectors: drift detection never takes them for live queries.
       expect(observed.length).toBeGreaterThan(0);
@@ -278,24 +280,24 @@ describe.skipIf(!DATASET)('evaluation and tuning on Cranfield', { concurrent: tr
       console.log(`gate fp32 -> int8: ${forward.reason}`);
       if (forward.ok) {
         // fp32 and int8 differ, so with margin 0 the other direction must fail.
-        const backward = await compareForGate(service, COLLECTION, int8Generation, 1);
+        const backward = await compareForGate(evaluation, COLLECTION, int8Generation, 1);
         expect(backward.ok, backward.reason).toBe(false);
         expect(backward.reason).toMatch(/fell by more than the margin 0/);
       } else {
         expect(forward.reason).toMatch(/fell by more than the margin 0/);
       }
       // A looser margin, through the job hook.
-      registerEvalSet(service, COLLECTION, DATASET!, 0.05);
-      const loose = await evalSetGate(service)(COLLECTION, { id: int8Generation }, { id: 1 });
+      registerEvalSet(evaluation, COLLECTION, DATASET!, 0.05);
+      const loose = await evalSetGate(evaluation)(COLLECTION, { id: int8Generation }, { id: 1 });
       expect(loose?.ok, loose?.reason).toBe(true);
       expect(loose?.margin).toBe(0.05);
       expect(loose?.live).toBeCloseTo(forward.candidate, 9);
 
       expect((await api(server.url, 'DELETE', `/v1/collections/${COLLECTION}/eval-set`)).status).toBe(200);
-      expect(getEvalSet(service, COLLECTION)).toBeUndefined();
-      expect(clearEvalSet(service, COLLECTION)).toBe(false);
+      expect(getEvalSet(evaluation, COLLECTION)).toBeUndefined();
+      expect(clearEvalSet(evaluation, COLLECTION)).toBe(false);
       expect(store.getCollection(COLLECTION)!.settings.other).toEqual({ keep: true });
-      expect(await evalSetGate(service)(COLLECTION, { id: 1 }, { id: int8Generation })).toBeUndefined();
+      expect(await evalSetGate(evaluation)(COLLECTION, { id: 1 }, { id: int8Generation })).toBeUndefined();
       expect((await api(server.url, 'GET', `/v1/collections/${COLLECTION}/eval-set`)).status).toBe(404);
     } finally {
       await server.close();
@@ -336,7 +338,8 @@ describe.skipIf(!DATASET)('evaluation and tuning on Cranfield', { concurrent: tr
     expect(ef.chosen).toBe(ef.sweep.at(-1)!.ef);
     expect(ef.sweep.map((s) => s.ef)).toEqual(EF_LADDER.slice(0, ef.sweep.length));
 
-    const service = await SearchService.open(config);
+    const runtime = await openRuntime(config, { startJobs: false });
+    const { service } = runtime;
     try {
       const row = service.context.store.getCollection(COLLECTION)!;
       expect(row.hybridAlpha).toBe(a.chosen);
@@ -351,14 +354,14 @@ describe.skipIf(!DATASET)('evaluation and tuning on Cranfield', { concurrent: tr
       if (below !== undefined) expect(atBelow).toBeLessThan(0.95);
 
       // A stricter target, dry run: minimal again, nothing stored.
-      const strict = await tuneCollection(service, COLLECTION, DATASET!, { targetRecall: 0.995, dryRun: true });
+      const strict = await tuneCollection(runtime.lifecycle.eval, COLLECTION, DATASET!, { targetRecall: 0.995, dryRun: true });
       expect(strict.stored).toBe(false);
       expect(strict.ef_search!.chosen).toBeGreaterThan(ef.chosen);
       expect(strict.ef_search!.sweep.at(-1)!['ann_recall@10']).toBeGreaterThanOrEqual(0.995);
       expect(strict.ef_search!.sweep.slice(0, -1).every((s) => s['ann_recall@10'] < 0.995)).toBe(true);
       expect(service.context.store.getCollection(COLLECTION)!.hnsw.efSearch).toBe(ef.chosen);
     } finally {
-      await service.close();
+      await runtime.close();
     }
   });
 });

@@ -17,7 +17,8 @@ class EvalSetNotFoundError extends SextantError {
 }
 
 export function evalRoutes(deps: ApiDeps): Route[] {
-  const { service, schemas } = deps;
+  const { schemas } = deps;
+  const evaluation = deps.lifecycle.eval;
   const noSet = (name: string) => new EvalSetNotFoundError(`collection '${name}' has no evaluation set`);
   return [
     routeWithBody({
@@ -30,7 +31,7 @@ export function evalRoutes(deps: ApiDeps): Route[] {
       response: responses.evalReport,
       handle: async (c, body) => {
         const name = param(c, 'name');
-        const report = await evaluateWithCompare(service, name, body.dataset, {
+        const report = await evaluateWithCompare(evaluation, name, body.dataset, {
           generation: body.generation,
           compare: body.compare,
           modes: body.modes,
@@ -38,7 +39,7 @@ export function evalRoutes(deps: ApiDeps): Route[] {
           ef: body.ef,
         });
         if (!body.register) return c.json(report);
-        return c.json({ ...report, eval_set: registerEvalSet(service, name, body.dataset, body.margin ?? DEFAULT_GATE_MARGIN) });
+        return c.json({ ...report, eval_set: registerEvalSet(evaluation, name, body.dataset, body.margin ?? DEFAULT_GATE_MARGIN) });
       },
     }),
     routeWithBody({
@@ -50,7 +51,7 @@ export function evalRoutes(deps: ApiDeps): Route[] {
       request: schemas.tune,
       response: responses.tuneResult,
       handle: async (c, body) =>
-        c.json(await tuneCollection(service, param(c, 'name'), body.dataset, { targetRecall: body.target_recall, dryRun: body.dry_run, seed: body.seed })),
+        c.json(await tuneCollection(evaluation, param(c, 'name'), body.dataset, { targetRecall: body.target_recall, dryRun: body.dry_run, seed: body.seed })),
     }),
     route({
       method: 'get',
@@ -60,7 +61,7 @@ export function evalRoutes(deps: ApiDeps): Route[] {
       role: 'read',
       response: responses.evalSet,
       handle: (c) => {
-        const set = getEvalSet(service, param(c, 'name'));
+        const set = getEvalSet(evaluation, param(c, 'name'));
         if (!set) throw noSet(param(c, 'name'));
         return c.json(set);
       },
@@ -73,7 +74,7 @@ export function evalRoutes(deps: ApiDeps): Route[] {
       role: 'admin',
       request: schemas.evalSet,
       response: responses.evalSet,
-      handle: (c, body) => c.json(registerEvalSet(service, param(c, 'name'), body.dataset, body.margin ?? DEFAULT_GATE_MARGIN)),
+      handle: (c, body) => c.json(registerEvalSet(evaluation, param(c, 'name'), body.dataset, body.margin ?? DEFAULT_GATE_MARGIN)),
     }),
     route({
       method: 'delete',
@@ -83,7 +84,7 @@ export function evalRoutes(deps: ApiDeps): Route[] {
       role: 'admin',
       response: responses.evalSetDeleted,
       handle: (c) => {
-        if (!clearEvalSet(service, param(c, 'name'))) throw noSet(param(c, 'name'));
+        if (!clearEvalSet(evaluation, param(c, 'name'))) throw noSet(param(c, 'name'));
         return c.json({ deleted: true });
       },
     }),

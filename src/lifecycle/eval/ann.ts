@@ -6,8 +6,10 @@
  */
 import type { VectorIndex } from '../../index/types.ts';
 import { checkedVector } from '../../search/query.ts';
-import type { SearchService } from '../../search/service.ts';
-import type { Store } from '../../store/types.ts';
+import type { DocumentsRepository } from '../../store/types.ts';
+import type { EvalDeps } from './deps.ts';
+
+type VectorReader = Pick<DocumentsRepository, 'getVectors' | 'iterateVectors'>;
 
 export interface ScoredId {
   readonly id: string;
@@ -30,15 +32,15 @@ export interface QueryVector {
  * Evaluation searches pass vectors rather than texts so that they never reach the search
  * observers (drift detection would otherwise take evaluation queries for live traffic).
  */
-export async function embedQuery(service: SearchService, model: string, text: string): Promise<QueryVector> {
-  const engine = await service.engines.get(model);
+export async function embedQuery(deps: EvalDeps, model: string, text: string): Promise<QueryVector> {
+  const engine = await deps.engines.get(model);
   const raw = Array.from((await engine.embed([text], 'query')).vectors[0]!);
   return { raw, unit: checkedVector(raw, engine.dimensions) };
 }
 
-export async function embedQueries(service: SearchService, model: string, texts: readonly string[]): Promise<QueryVector[]> {
+export async function embedQueries(deps: EvalDeps, model: string, texts: readonly string[]): Promise<QueryVector[]> {
   const out: QueryVector[] = [];
-  for (const text of texts) out.push(await embedQuery(service, model, text));
+  for (const text of texts) out.push(await embedQuery(deps, model, text));
   return out;
 }
 
@@ -52,7 +54,7 @@ function dot(a: Float32Array, b: Float32Array): number {
 const YIELD_EVERY = 20_000_000;
 
 /** Exact top-k by cosine (stored vectors are unit length) over every vector of `generation`. */
-export async function exactTopK(store: Store, generation: number, queries: readonly Float32Array[], k: number): Promise<ScoredId[][]> {
+export async function exactTopK(store: VectorReader, generation: number, queries: readonly Float32Array[], k: number): Promise<ScoredId[][]> {
   const tops: ScoredId[][] = queries.map(() => []);
   let work = 0;
   for (const { id, vector } of store.iterateVectors(generation)) {
@@ -79,7 +81,7 @@ export async function exactTopK(store: Store, generation: number, queries: reado
  * true cosine reaches the exact k-th best (so an index that returns one of two identical
  * documents where exact search listed the other is not penalised).
  */
-export function annRecallOne(store: Store, generation: number, query: Float32Array, returned: readonly string[], exact: readonly ScoredId[], k: number): number {
+export function annRecallOne(store: VectorReader, generation: number, query: Float32Array, returned: readonly string[], exact: readonly ScoredId[], k: number): number {
   const expected = Math.min(k, exact.length);
   if (expected === 0) return 1;
   const kth = exact[expected - 1]!.score;
@@ -97,7 +99,7 @@ export function annRecallOne(store: Store, generation: number, query: Float32Arr
 
 /** Mean ANN recall@k of `index` at `ef` over the queries, against precomputed exact answers. */
 export async function annRecall(
-  store: Store,
+  store: VectorReader,
   generation: number,
   index: VectorIndex,
   queries: readonly Float32Array[],

@@ -1,9 +1,9 @@
 /** Two generations (or models) of a collection evaluated side by side: which generation a reference names, and the second run. */
 import { InvalidInputError } from '../../errors.ts';
 import { requireCollection, requireGeneration } from '../../search/context.ts';
-import type { SearchService } from '../../search/service.ts';
 import type { CollectionRow, GenerationRow, GenerationState } from '../../store/types.ts';
 import { readEvalDataset, type EvalDataset } from './dataset.ts';
+import type { EvalDeps } from './deps.ts';
 import { evaluateCollection, type EvalOptions, type EvalReport } from './run.ts';
 
 const STATE_PREFERENCE: Record<GenerationState, number> = { live: 0, building: 1, retired: 2 };
@@ -13,13 +13,12 @@ const STATE_PREFERENCE: Record<GenerationState, number> = { live: 0, building: 1
  * alias) that one of its generations uses — the live one first, then one being built, then the
  * newest retired one.
  */
-export async function resolveGenerationRef(service: SearchService, collection: CollectionRow, ref: string | number): Promise<GenerationRow> {
-  const ctx = service.context;
-  if (typeof ref === 'number' || /^\d+$/.test(ref.trim())) return requireGeneration(ctx, collection, Number(ref));
-  const generations = ctx.store.listGenerations(collection.name);
+export async function resolveGenerationRef(deps: EvalDeps, collection: CollectionRow, ref: string | number): Promise<GenerationRow> {
+  if (typeof ref === 'number' || /^\d+$/.test(ref.trim())) return requireGeneration(deps, collection, Number(ref));
+  const generations = deps.store.listGenerations(collection.name);
   let matching = generations.filter((g) => g.model === ref.trim());
   if (matching.length === 0) {
-    const version = await service.engines.resolve(ref.trim()).catch(() => undefined);
+    const version = await deps.engines.resolve(ref.trim()).catch(() => undefined);
     if (version) matching = generations.filter((g) => g.model === version.id);
   }
   if (matching.length === 0) {
@@ -32,17 +31,17 @@ export async function resolveGenerationRef(service: SearchService, collection: C
 
 /** `evaluateCollection`, plus the same evaluation of a second generation when `compare` names one. */
 export async function evaluateWithCompare(
-  service: SearchService,
+  deps: EvalDeps,
   collection: string,
   datasetDir: string | EvalDataset,
   opts: EvalOptions & { readonly compare?: string | number } = {},
 ): Promise<EvalReport> {
-  const row = requireCollection(service.context, collection);
+  const row = requireCollection(deps, collection);
   const dataset = typeof datasetDir === 'string' ? readEvalDataset(datasetDir) : datasetDir;
-  const other = opts.compare === undefined ? undefined : await resolveGenerationRef(service, row, opts.compare);
-  const result = await evaluateCollection(service, collection, dataset, opts);
+  const other = opts.compare === undefined ? undefined : await resolveGenerationRef(deps, row, opts.compare);
+  const result = await evaluateCollection(deps, collection, dataset, opts);
   if (!other) return result;
   if (other.id === result.generation) throw new InvalidInputError(`--compare names generation ${other.id}, the one being evaluated`);
-  const compared = await evaluateCollection(service, collection, dataset, { ...opts, generation: other.id });
+  const compared = await evaluateCollection(deps, collection, dataset, { ...opts, generation: other.id });
   return { ...result, compare: { generation: other.id, model: other.model, result: compared } };
 }

@@ -1,8 +1,8 @@
 /** The evaluation set registered per collection (a BEIR folder and a margin), kept in the collection's settings; the re-embedding gate reads it. */
 import { InvalidInputError } from '../../errors.ts';
 import { requireCollection } from '../../search/context.ts';
-import type { SearchService } from '../../search/service.ts';
 import { readEvalDataset } from './dataset.ts';
+import type { EvalDeps } from './deps.ts';
 import { missingJudgedDocuments } from './run.ts';
 
 export interface EvalSet {
@@ -16,8 +16,8 @@ export interface EvalSet {
 const EVAL_SET_KEY = 'evalSet';
 export const DEFAULT_GATE_MARGIN = 0.01;
 
-export function getEvalSet(service: SearchService, collection: string): EvalSet | undefined {
-  const value = requireCollection(service.context, collection).settings[EVAL_SET_KEY] as Partial<EvalSet> | undefined;
+export function getEvalSet(deps: EvalDeps, collection: string): EvalSet | undefined {
+  const value = requireCollection(deps, collection).settings[EVAL_SET_KEY] as Partial<EvalSet> | undefined;
   if (!value || typeof value.dataset !== 'string' || typeof value.margin !== 'number') return undefined;
   return { dataset: value.dataset, margin: value.margin, registered_at: value.registered_at ?? '' };
 }
@@ -26,22 +26,22 @@ export function getEvalSet(service: SearchService, collection: string): EvalSet 
  * Registers `dataset` as the collection's evaluation set (other settings are kept). The folder
  * is read and checked against the collection now, so a gate never meets a set that never worked.
  */
-export function registerEvalSet(service: SearchService, collection: string, dataset: string, margin = DEFAULT_GATE_MARGIN): EvalSet {
+export function registerEvalSet(deps: EvalDeps, collection: string, dataset: string, margin = DEFAULT_GATE_MARGIN): EvalSet {
   if (typeof margin !== 'number' || !(margin >= 0 && margin <= 1)) throw new InvalidInputError(`margin must be between 0 and 1, got ${margin}`);
-  const row = requireCollection(service.context, collection);
+  const row = requireCollection(deps, collection);
   const read = readEvalDataset(dataset);
-  missingJudgedDocuments(service, row.name, read);
+  missingJudgedDocuments(deps, row.name, read);
   const set: EvalSet = { dataset: read.dir, margin, registered_at: new Date().toISOString() };
-  const current = requireCollection(service.context, collection);
-  service.context.store.updateCollection(collection, { settings: { ...current.settings, [EVAL_SET_KEY]: set } });
+  const current = requireCollection(deps, collection);
+  deps.store.updateCollection(collection, { settings: { ...current.settings, [EVAL_SET_KEY]: set } });
   return set;
 }
 
 /** Removes the collection's evaluation set; false when it had none. */
-export function clearEvalSet(service: SearchService, collection: string): boolean {
-  const current = requireCollection(service.context, collection);
+export function clearEvalSet(deps: EvalDeps, collection: string): boolean {
+  const current = requireCollection(deps, collection);
   if (!(EVAL_SET_KEY in current.settings)) return false;
   const { [EVAL_SET_KEY]: _removed, ...rest } = current.settings;
-  service.context.store.updateCollection(collection, { settings: rest });
+  deps.store.updateCollection(collection, { settings: rest });
   return true;
 }

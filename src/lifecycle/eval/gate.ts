@@ -1,8 +1,8 @@
 /** The re-embedding quality gate: a candidate generation must not lose more than the evaluation set's margin of nDCG@10. */
 import type { SearchMode } from '../../search/query.ts';
-import type { SearchService } from '../../search/service.ts';
 import { annRecall } from './ann.ts';
 import { readEvalDataset, type EvalDataset } from './dataset.ts';
+import type { EvalDeps } from './deps.ts';
 import { getEvalSet } from './eval-set.ts';
 import { evaluateCollection } from './run.ts';
 
@@ -39,8 +39,8 @@ function fmt(n: number): string {
  * No evaluation set: passes with `evaluated: false`. An evaluation set that cannot be read
  * (folder moved) fails the gate: a swap should not go unchecked because a path broke.
  */
-export async function compareForGate(service: SearchService, collection: string, liveGeneration: number, candidateGeneration: number): Promise<GateCheck> {
-  const set = getEvalSet(service, collection);
+export async function compareForGate(deps: EvalDeps, collection: string, liveGeneration: number, candidateGeneration: number): Promise<GateCheck> {
+  const set = getEvalSet(deps, collection);
   if (!set) return { ok: true, live: NaN, candidate: NaN, margin: 0, reason: 'no evaluation set registered', evaluated: false };
   let dataset: EvalDataset;
   try {
@@ -49,8 +49,8 @@ export async function compareForGate(service: SearchService, collection: string,
     return { ok: false, live: NaN, candidate: NaN, margin: set.margin, reason: `evaluation set unreadable: ${(err as Error).message}`, evaluated: false };
   }
   const opts = { modes: GATE_MODES, annRecall: false, recall: false } as const;
-  const live = await evaluateCollection(service, collection, dataset, { ...opts, generation: liveGeneration });
-  const candidate = await evaluateCollection(service, collection, dataset, { ...opts, generation: candidateGeneration });
+  const live = await evaluateCollection(deps, collection, dataset, { ...opts, generation: liveGeneration });
+  const candidate = await evaluateCollection(deps, collection, dataset, { ...opts, generation: candidateGeneration });
   const modes: Record<string, { live: number; candidate: number }> = {};
   const failures: string[] = [];
   const parts: string[] = [];
@@ -75,10 +75,10 @@ export async function compareForGate(service: SearchService, collection: string,
  * evaluation set, the check otherwise.
  */
 export function evalSetGate(
-  service: SearchService,
+  deps: EvalDeps,
 ): (collection: string, live: { readonly id: number }, candidate: { readonly id: number }) => Promise<GateCheck | undefined> {
   return async (collection, live, candidate) => {
-    if (!getEvalSet(service, collection)) return undefined;
-    return compareForGate(service, collection, live.id, candidate.id);
+    if (!getEvalSet(deps, collection)) return undefined;
+    return compareForGate(deps, collection, live.id, candidate.id);
   };
 }

@@ -17,9 +17,9 @@ import { InvalidInputError } from '../../errors.ts';
 import { liveGeneration, requireCollection, requireGeneration } from '../../search/context.ts';
 import { mrrAt, ndcgAt, recallAt } from '../../search/metrics.ts';
 import type { SearchMode } from '../../search/query.ts';
-import type { SearchService } from '../../search/service.ts';
 import { annRecall, embedQuery, exactTopK, type QueryVector } from './ann.ts';
 import { readEvalDataset, type EvalDataset } from './dataset.ts';
+import type { EvalDeps } from './deps.ts';
 
 export const EVAL_MODES: readonly SearchMode[] = ['dense', 'keyword', 'hybrid'];
 const ANN_K = 10;
@@ -87,10 +87,10 @@ export function percentile(sorted: readonly number[], p: number): number {
 }
 
 /** Judged document ids the collection does not hold; throws when it holds none of them. */
-export function missingJudgedDocuments(service: SearchService, collection: string, dataset: EvalDataset): number {
+export function missingJudgedDocuments(deps: EvalDeps, collection: string, dataset: EvalDataset): number {
   const ids = [...new Set(dataset.queries.flatMap((q) => [...q.relevant.keys()]))];
   let present = 0;
-  for (let i = 0; i < ids.length; i += GET_CHUNK) present += service.context.store.getDocuments(collection, ids.slice(i, i + GET_CHUNK)).size;
+  for (let i = 0; i < ids.length; i += GET_CHUNK) present += deps.store.getDocuments(collection, ids.slice(i, i + GET_CHUNK)).size;
   if (present === 0) {
     throw new InvalidInputError(
       `none of the ${ids.length} document ids judged in ${dataset.dir} exist in collection '${collection}': ` +
@@ -110,15 +110,14 @@ function checkEf(ef: number | undefined): void {
 
 /** Evaluates one generation (default: live) of a collection on a BEIR folder (or a dataset already read). */
 export async function evaluateCollection(
-  service: SearchService,
+  deps: EvalDeps,
   collection: string,
   datasetDir: string | EvalDataset,
   opts: EvalOptions = {},
 ): Promise<EvalResult> {
   const started = performance.now();
-  const ctx = service.context;
-  const row = requireCollection(ctx, collection);
-  const generation = opts.generation === undefined ? liveGeneration(ctx, row) : requireGeneration(ctx, row, opts.generation);
+  const row = requireCollection(deps, collection);
+  const generation = opts.generation === undefined ? liveGeneration(deps, row) : requireGeneration(deps, row, opts.generation);
   const dataset = typeof datasetDir === 'string' ? readEvalDataset(datasetDir) : datasetDir;
   const modes = opts.modes ?? EVAL_MODES;
   if (modes.length === 0) throw new InvalidInputError('no search mode to evaluate');
@@ -126,7 +125,7 @@ export async function evaluateCollection(
   const k = opts.k ?? DEFAULT_RECALL_K;
   checkK(k);
   checkEf(opts.ef);
-  const missing = missingJudgedDocuments(service, row.name, dataset);
+  const missing = missingJudgedDocuments(deps, row.name, dataset);
   const ef = opts.ef ?? row.hnsw.efSearch;
   const base = { generation: generation.id, ef: opts.ef };
   const withRecall = opts.recall !== false;
@@ -145,11 +144,11 @@ export async function evaluateCollection(
   // its vector (hybrid: with the text for BM25), so ranking is exactly the text search's while
   // the evaluation's queries stay out of the search observers (drift detection).
   const vectors: (QueryVector | undefined)[] = [];
-  const vectorOf = async (i: number): Promise<QueryVector> => (vectors[i] ??= await embedQuery(service, generation.model, queries[i]!.text));
+  const vectorOf = async (i: number): Promise<QueryVector> => (vectors[i] ??= await embedQuery(deps, generation.model, queries[i]!.text));
 
   if (modes.includes('dense')) {
     // Warm-up (engine and index load) is not a latency sample.
-    await service.search(row.name, { ...base, mode: 'dense', vector: (await embedQuery(service, generation.model, queries[0]!.text)).raw, k: 10 });
+    await deps.search.search(row.name, { ...base, mode: 'dense', vector: (await embedQuery(deps, generation.model, queries[0]!.text)).raw, k: 10 });
     const times: number[] = [];
     let ndcg = 0;
     let mrr = 0;
@@ -159,13 +158,13 @@ export async function evaluateCollection(
       // Latency: embedding plus search, the work of a text search.
       const t0 = performance.now();
       const v = await vectorOf(i);
-      const top = await service.search(row.name, { ...base, mode: 'dense', vector: v.raw, k: 10 });
+      const top = await deps.search.search(row.name, { ...base, mode: 'dense', vector: v.raw, k: 10 });
       times.push(performance.now() - t0);
       const ids = top.results.map((r) => r.id);
       ndcg += ndcgAt(10, ids, q.relevant);
       mrr += mrrAt(10, ids, q.relevant);
       if (!withRecall) continue;
-      const deep = await service.search(row.name, { ...base, mode: 'dense', vector: v.raw, k });
+      const deep = await deps.search.search(row.name, { ...base, mode: 'dense', vector: v.raw, k });
       recall += recallAt(k, deep.results.map((r) => r.id), q.relevant);
     }
     metrics.dense = summary(ndcg, mrr, recall);
@@ -173,9 +172,9 @@ export async function evaluateCollection(
     latency = { p50: round(percentile(times, 50), 2), p99: round(percentile(times, 99), 2) };
     if (opts.annRecall !== false) {
       const units = (vectors as QueryVector[]).map((v) => v.unit);
-      const exact = await exactTopK(ctx.store, generation.id, units, ANN_K);
-      const index = await ctx.indexes.get(row, generation);
-      ann = await annRecall(ctx.store, generation.id, index, units, exact, ANN_K, ef);
+      const exact = await exactTopK(deps.store, generation.id, units, ANN_K);
+      const index = await deps.indexes.get(row, generation);
+      ann = await annRecall(deps.store, generation.id, index, units, exact, ANN_K, ef);
     }
   }
 
@@ -187,7 +186,7 @@ export async function evaluateCollection(
     for (let i = 0; i < queries.length; i++) {
       const q = queries[i]!;
       const vector = mode === 'hybrid' ? (await vectorOf(i)).raw : undefined;
-      const res = await service.search(row.name, { ...base, mode, query: q.text, vector, k: withRecall ? k : 10 });
+      const res = await deps.search.search(row.name, { ...base, mode, query: q.text, vector, k: withRecall ? k : 10 });
       const ids = res.results.map((r) => r.id);
       ndcg += ndcgAt(10, ids, q.relevant);
       mrr += mrrAt(10, ids, q.relevant);

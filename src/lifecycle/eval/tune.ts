@@ -17,10 +17,10 @@ import { InvalidInputError } from '../../errors.ts';
 import { liveGeneration, requireCollection } from '../../search/context.ts';
 import { fuse, type RankedScore } from '../../search/hybrid.ts';
 import { ndcgAt } from '../../search/metrics.ts';
-import type { SearchService } from '../../search/service.ts';
 import { seededShuffle } from '../../util/random.ts';
 import { annRecall, embedQueries, exactTopK } from './ann.ts';
 import { readEvalDataset, type EvalDataset } from './dataset.ts';
+import type { EvalDeps } from './deps.ts';
 import { missingJudgedDocuments } from './run.ts';
 
 export const EF_LADDER: readonly number[] = [10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096];
@@ -109,34 +109,33 @@ function bestAlpha(grid: readonly number[], scores: readonly (readonly number[])
   return { alpha: grid[best.i]!, score: best.score };
 }
 
-export async function tuneCollection(service: SearchService, collection: string, datasetDir: string | EvalDataset, opts: TuneOptions = {}): Promise<TuneResult> {
+export async function tuneCollection(deps: EvalDeps, collection: string, datasetDir: string | EvalDataset, opts: TuneOptions = {}): Promise<TuneResult> {
   const started = performance.now();
-  const ctx = service.context;
   const target = opts.targetRecall ?? DEFAULT_TARGET_RECALL;
   if (typeof target !== 'number' || !(target > 0 && target <= 1)) throw new InvalidInputError(`target recall must be in (0, 1], got ${target}`);
   const seed = opts.seed ?? DEFAULT_SEED;
-  const row = requireCollection(ctx, collection);
-  const generation = liveGeneration(ctx, row);
+  const row = requireCollection(deps, collection);
+  const generation = liveGeneration(deps, row);
   const dataset = typeof datasetDir === 'string' ? readEvalDataset(datasetDir) : datasetDir;
-  missingJudgedDocuments(service, row.name, dataset);
+  missingJudgedDocuments(deps, row.name, dataset);
   const queries = dataset.queries;
   if (queries.length < 2) throw new InvalidInputError('tuning needs at least 2 judged queries (2-fold cross-validation)');
 
   // Query vectors as text searches make them; searches pass them (hybrid: with the text), so
   // ranking is the text search's and the tuning queries stay out of drift detection.
-  const vectors = await embedQueries(service, generation.model, queries.map((q) => q.text));
+  const vectors = await embedQueries(deps, generation.model, queries.map((q) => q.text));
 
   // ---- efSearch ----
   let efResult: TuneResult['ef_search'] = null;
   if (generation.backend === 'hnsw') {
     const units = vectors.map((v) => v.unit);
-    const exact = await exactTopK(ctx.store, generation.id, units, ANN_K);
-    const index = await ctx.indexes.get(row, generation);
+    const exact = await exactTopK(deps.store, generation.id, units, ANN_K);
+    const index = await deps.indexes.get(row, generation);
     const count = await index.count();
     const sweep: { ef: number; 'ann_recall@10': number }[] = [];
     let reached = false;
     for (const ef of EF_LADDER) {
-      const recall = await annRecall(ctx.store, generation.id, index, units, exact, ANN_K, ef);
+      const recall = await annRecall(deps.store, generation.id, index, units, exact, ANN_K, ef);
       sweep.push({ ef, 'ann_recall@10': recall });
       if (recall >= target) {
         reached = true;
@@ -151,15 +150,15 @@ export async function tuneCollection(service: SearchService, collection: string,
   // What the collection gives now (its alpha and efSearch), through the search service.
   let previousSum = 0;
   for (const [i, q] of queries.entries()) {
-    const res = await service.search(row.name, { mode: 'hybrid', query: q.text, vector: vectors[i]!.raw, k: 10, generation: generation.id });
+    const res = await deps.search.search(row.name, { mode: 'hybrid', query: q.text, vector: vectors[i]!.raw, k: 10, generation: generation.id });
     previousSum += ndcgAt(10, res.results.map((r) => r.id), q.relevant);
   }
   // Candidate lists as hybrid search fetches them, at the efSearch about to be stored.
   const ef = efResult?.chosen;
   const lists: { dense: RankedScore[]; keyword: RankedScore[] }[] = [];
   for (const [i, q] of queries.entries()) {
-    const dense = await service.search(row.name, { mode: 'dense', vector: vectors[i]!.raw, k: CANDIDATES, ef, generation: generation.id });
-    const keyword = await service.search(row.name, { mode: 'keyword', query: q.text, k: CANDIDATES, generation: generation.id });
+    const dense = await deps.search.search(row.name, { mode: 'dense', vector: vectors[i]!.raw, k: CANDIDATES, ef, generation: generation.id });
+    const keyword = await deps.search.search(row.name, { mode: 'keyword', query: q.text, k: CANDIDATES, generation: generation.id });
     lists.push({ dense: dense.results.map(({ id, score }) => ({ id, score })), keyword: keyword.results.map(({ id, score }) => ({ id, score })) });
   }
   const ndcgAtAlpha = (alpha: number): number[] =>
@@ -185,8 +184,8 @@ export async function tuneCollection(service: SearchService, collection: string,
   }
 
   if (!opts.dryRun) {
-    const current = requireCollection(ctx, collection);
-    ctx.store.updateCollection(collection, {
+    const current = requireCollection(deps, collection);
+    deps.store.updateCollection(collection, {
       hybridAlpha: chosen.alpha,
       ...(efResult ? { hnsw: { ...current.hnsw, efSearch: efResult.chosen } } : {}),
     });
