@@ -6,9 +6,11 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
-import { DEFAULT_PINECONE_TIMEOUT_MS } from './index/pinecone/options.ts';
 
 const positiveInt = z.coerce.number().int().positive();
+
+/** Default of PINECONE_TIMEOUT_MS (README, Configuration). */
+export const DEFAULT_PINECONE_TIMEOUT_MS = 10_000;
 
 export const configSchema = z.object({
   /** SEXTANT_MODELS_DIR: where model versions live (`<name>/<version>/manifest.json`). */

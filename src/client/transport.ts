@@ -82,6 +82,13 @@ export class Transport {
     } catch {
       throw new TypeError(`SextantClient: url '${options.url}' is not a valid URL`);
     }
+    for (const key of ['timeoutMs', 'retries', 'retryBaseMs', 'maxRetryDelayMs'] as const) {
+      const value = options[key];
+      if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
+        throw new TypeError(`SextantClient: ${key} must be a number >= 0, got ${String(value)}`);
+      }
+    }
+    if (options.retries !== undefined && !Number.isInteger(options.retries)) throw new TypeError(`SextantClient: retries must be a whole number, got ${options.retries}`);
     this.fetchImpl = options.fetch ?? fetch;
   }
 
@@ -114,6 +121,9 @@ export class Transport {
   private async attempt(req: Request, call: CallOptions): Promise<Answer> {
     const url = new URL(req.path, this.base);
     for (const [key, value] of Object.entries(req.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
+    if (call.timeoutMs !== undefined && !(Number.isFinite(call.timeoutMs) && call.timeoutMs >= 0)) {
+      throw new TypeError(`SextantClient: timeoutMs must be a number >= 0, got ${String(call.timeoutMs)}`);
+    }
     const timeoutMs = call.timeoutMs ?? this.options.timeoutMs ?? 30_000;
     const signals = [...(call.signal ? [call.signal] : []), ...(timeoutMs > 0 ? [AbortSignal.timeout(timeoutMs)] : [])];
     const headers: Record<string, string> = { accept: 'application/json' };

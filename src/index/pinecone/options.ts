@@ -27,8 +27,8 @@ export interface PineconeIndexOptions {
   readonly verify?: boolean;
 }
 
-/** Default of PINECONE_TIMEOUT_MS (src/config.ts) and of `requestTimeoutMs`. */
-export const DEFAULT_PINECONE_TIMEOUT_MS = 10_000;
+/** Default of `requestTimeoutMs`: the configuration's (PINECONE_TIMEOUT_MS, src/config.ts). */
+export { DEFAULT_PINECONE_TIMEOUT_MS } from '../../config.ts';
 export const DEFAULT_PINECONE_MAX_RETRIES = 3;
 
 /** The Config fields the pinecone backend reads. */

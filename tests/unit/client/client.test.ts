@@ -259,6 +259,18 @@ describe('errors carry the server code, status and details', () => {
     }
     expect(() => new SextantClient({ url: 'not a url' })).toThrow(/not a valid URL/);
   });
+
+  it('refuses negative, fractional or non-numeric timeouts and retries instead of ignoring them', async () => {
+    const url = 'http://127.0.0.1:1';
+    expect(() => new SextantClient({ url, timeoutMs: -1 })).toThrow(/timeoutMs must be a number >= 0, got -1/);
+    expect(() => new SextantClient({ url, timeoutMs: Number.NaN })).toThrow(/timeoutMs/);
+    expect(() => new SextantClient({ url, retries: -2 })).toThrow(/retries must be a number >= 0, got -2/);
+    expect(() => new SextantClient({ url, retries: 1.5 })).toThrow(/retries must be a whole number/);
+    expect(() => new SextantClient({ url, retryBaseMs: -5 })).toThrow(/retryBaseMs/);
+    expect(() => new SextantClient({ url, maxRetryDelayMs: Number.POSITIVE_INFINITY })).toThrow(/maxRetryDelayMs/);
+    await expect(new SextantClient({ url }).health({ timeoutMs: -10 })).rejects.toThrow(/timeoutMs must be a number >= 0, got -10/);
+    expect(() => new SextantClient({ url, timeoutMs: 0, retries: 0 })).not.toThrow();
+  });
 });
 
 describe('retries', () => {
