@@ -1,6 +1,7 @@
 /**
  * The write path. Embedding happens outside the collection lock (it is the slow part and
- * batches across requests); inside it: remote index first, then one SQLite transaction (the
+ * batches across requests); inside it: the generations to write are read again (embedding for
+ * any that appeared meanwhile), then remote index first, then one SQLite transaction (the
  * acknowledgement), then the local index. A failure before the commit writes nothing.
  */
 import { createHash } from 'node:crypto';
@@ -89,21 +90,14 @@ export async function upsertDocuments(ctx: SearchContext, collectionName: string
   if (changedIdx.length === 0) return { upserted: 0, unchanged: docs.length };
   const changed = changedIdx.map((i) => docs[i]!);
 
-  const vectorsByGeneration = new Map<number, Float32Array[]>();
-  for (const generation of generations) {
+  /** The changed documents' vectors for one generation: `suppliedHere[j]` where given, the rest embedded. */
+  const vectorsFor = async (generation: GenerationRow, suppliedHere: readonly (Float32Array | undefined)[]): Promise<Float32Array[]> => {
     const engine = await ctx.engines.get(generation.model);
     if (engine.dimensions !== generation.dimensions) {
       throw new InvalidInputError(`model ${engine.id} makes ${engine.dimensions}-d vectors but generation ${generation.id} holds ${generation.dimensions}-d`);
     }
-    // The live generation takes supplied vectors as they are; only the rest are embedded.
-    const suppliedHere = changedIdx.map((i) => (generation.state === 'live' ? supplied[i] : undefined));
     const toEmbed = changed.filter((_, j) => suppliedHere[j] === undefined);
     const out = toEmbed.length > 0 ? await engine.embed(toEmbed.map(embeddingText), 'document') : { vectors: [], tokenCounts: [], unknownTokens: [], truncated: [] };
-    let next = 0;
-    vectorsByGeneration.set(
-      generation.id,
-      suppliedHere.map((v) => v ?? out.vectors[next++]!),
-    );
     // Drift windows see what the model embedded (supplied vectors have no token statistics).
     if (generation.state === 'live' && out.vectors.length > 0) {
       ctx.events.emitDocuments({
@@ -115,19 +109,37 @@ export async function upsertDocuments(ctx: SearchContext, collectionName: string
         truncated: out.truncated,
       });
     }
+    let next = 0;
+    return suppliedHere.map((v) => v ?? out.vectors[next++]!);
+  };
+
+  const vectorsByGeneration = new Map<number, Float32Array[]>();
+  for (const generation of generations) {
+    // The live generation takes supplied vectors as they are; only the rest are embedded.
+    vectorsByGeneration.set(generation.id, await vectorsFor(generation, changedIdx.map((i) => (generation.state === 'live' ? supplied[i] : undefined))));
   }
 
-  const writes: DocumentWrite[] = changed.map((d, j) => ({
-    id: d.id,
-    title: d.title ?? null,
-    text: d.text,
-    metadata: d.metadata ?? {},
-    contentHash: hashes[changedIdx[j]!]!,
-    vectors: new Map(generations.map((g) => [g.id, vectorsByGeneration.get(g.id)![j]!])),
-  }));
-
   await ctx.writes.run(collection.name, async () => {
-    const indexes = await Promise.all(generations.map(async (g) => ({ g, index: await ctx.indexes.get(collection, g) })));
+    // The generations read above may be out of date by now: a re-embedding job may have made one
+    // (and even verified and swapped it in) while this request embedded, or dropped one. A job
+    // only fills documents committed before its last look for missing vectors, so the commit
+    // must write to the generations that exist now: those that appeared are embedded here, under
+    // the lock (rare), with their own model and from the text (supplied vectors belong to the
+    // generation that was live when they were checked); those that went are left out.
+    const row = requireCollection(ctx, collection.name);
+    const current = writableGenerations(ctx, row);
+    for (const g of current) {
+      if (!vectorsByGeneration.has(g.id)) vectorsByGeneration.set(g.id, await vectorsFor(g, changed.map(() => undefined)));
+    }
+    const writes: DocumentWrite[] = changed.map((d, j) => ({
+      id: d.id,
+      title: d.title ?? null,
+      text: d.text,
+      metadata: d.metadata ?? {},
+      contentHash: hashes[changedIdx[j]!]!,
+      vectors: new Map(current.map((g) => [g.id, vectorsByGeneration.get(g.id)![j]!])),
+    }));
+    const indexes = await Promise.all(current.map(async (g) => ({ g, index: await ctx.indexes.get(row, g) })));
     const items = (g: GenerationRow): IndexedVector[] => writes.map((w) => ({ id: w.id, vector: w.vectors.get(g.id)!, metadata: w.metadata }));
     for (const { g, index } of indexes) if (index.remote) await index.upsert(items(g));
     const { seq } = ctx.store.upsertDocuments(collection.name, writes);

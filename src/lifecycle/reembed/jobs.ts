@@ -7,6 +7,8 @@
  *   generation) are never redone or missed.
  * - A batch's vectors are only stored for documents whose content hash is unchanged since the
  *   batch read them, under the collection's write lock, so a concurrent upsert always wins.
+ * - The swap happens only when every document has a vector in the new generation, checked in
+ *   the same write-lock section as the swap (a document still without one is filled first).
  * - The job yields to live traffic: it computes at most `reembedDuty` of the time.
  */
 import { randomUUID } from 'node:crypto';
@@ -99,9 +101,11 @@ export class JobRunner {
   /** Queues a re-embedding of `collection` to `modelRef` (default: the collection's target). */
   async start(collection: string, options: { model?: string; reason?: string } = {}): Promise<JobStatus> {
     const row = requireCollection(this.lookup, collection);
-    const active = this.deps.jobs.listJobs(collection).find((j) => ACTIVE.includes(j.state));
-    if (active) throw new ConflictError(`collection '${collection}' already has a re-embedding job (${active.id}, ${active.state})`, { job: active.id });
+    this.refuseIfActive(collection);
     const version = await this.deps.engines.resolve(options.model ?? row.modelTarget);
+    // Another start may have stored its job while this one awaited the model: check again. From
+    // here to createJob nothing awaits (the store is synchronous), so no start can slip between.
+    this.refuseIfActive(collection);
     const job = this.deps.jobs.createJob({
       id: randomUUID(),
       collection,
@@ -112,6 +116,16 @@ export class JobRunner {
     log.info('re-embedding job queued', { job: job.id, collection, model: version.id, reason: job.reason });
     this.launch(job.id);
     return this.view(job);
+  }
+
+  private refuseRollbackDuringJob(collection: string): void {
+    const active = this.deps.jobs.listJobs(collection).find((j) => ACTIVE.includes(j.state));
+    if (active) throw new ConflictError(`collection '${collection}' has a re-embedding job in progress (${active.id}); cancel it first`);
+  }
+
+  private refuseIfActive(collection: string): void {
+    const active = this.deps.jobs.listJobs(collection).find((j) => ACTIVE.includes(j.state));
+    if (active) throw new ConflictError(`collection '${collection}' already has a re-embedding job (${active.id}, ${active.state})`, { job: active.id });
   }
 
   get(id: string): JobStatus {
@@ -139,13 +153,19 @@ export class JobRunner {
   /** Makes the most recently replaced generation live again. */
   async rollback(collection: string): Promise<GenerationRow> {
     requireCollection(this.lookup, collection);
-    const active = this.deps.jobs.listJobs(collection).find((j) => ACTIVE.includes(j.state));
-    if (active) throw new ConflictError(`collection '${collection}' has a re-embedding job in progress (${active.id}); cancel it first`);
+    this.refuseRollbackDuringJob(collection);
     const retired = this.deps.collections.listGenerations(collection)
       .filter((g) => g.state === 'retired')
       .sort((a, b) => (b.retiredAt ?? '').localeCompare(a.retiredAt ?? '') || b.id - a.id)[0];
     if (!retired) throw new ConflictError(`collection '${collection}' has no previous generation to roll back to`);
     await this.deps.writes.run(collection, async () => {
+      // Checked again once the lock is held: a job may have started, or the generation been
+      // dropped, while this waited. From here to the promotion nothing awaits, so no start can
+      // slip between (a start checks and creates its job without awaiting, too).
+      this.refuseRollbackDuringJob(collection);
+      if (this.deps.collections.getGeneration(retired.id)?.state !== 'retired') {
+        throw new ConflictError(`collection '${collection}': generation ${retired.id} is no longer available to roll back to`);
+      }
       this.deps.collections.promoteGeneration(collection, retired.id);
     });
     const live = this.deps.collections.getGeneration(retired.id)!;
@@ -213,7 +233,13 @@ export class JobRunner {
       for (;;) {
         this.checkpoint(id);
         const ids = this.deps.documents.idsMissingVectors(collection.name, generation.id, this.config.reembedBatch);
-        if (ids.length === 0) break;
+        if (ids.length === 0) {
+          // Done when verified and swapped in. A document found without a vector at verification
+          // (a write that missed this generation) sends the job back to filling instead.
+          if (await this.verifyAndSwap(id, collection.name, generation)) break;
+          log.warn('re-embedding job found documents without a vector at verification; filling them', { job: id, generation: generation.id });
+          continue;
+        }
         const started = performance.now();
         const docs = [...this.deps.documents.getDocuments(collection.name, ids).values()];
         const out = await engine.embed(docs.map(embeddingText), 'document');
@@ -240,9 +266,6 @@ export class JobRunner {
         });
         await this.throttle(performance.now() - started);
       }
-
-      this.checkpoint(id);
-      await this.verifyAndSwap(id, collection.name, generation);
     } catch (err) {
       if (err instanceof Cancelled) {
         await this.finish(id, 'cancelled', null);
@@ -271,28 +294,36 @@ export class JobRunner {
     }
   }
 
-  private async verifyAndSwap(id: string, collection: string, generation: GenerationRow): Promise<void> {
-    await this.deps.writes.run(collection, async () => {
+  /**
+   * Verifies the generation, runs the quality gate and swaps it in; false, without swapping, when
+   * a document has no vector in it yet (the caller fills it and comes back). The last check for
+   * missing vectors and the swap share one write-lock section, so no commit can land between them.
+   */
+  private async verifyAndSwap(id: string, collection: string, generation: GenerationRow): Promise<boolean> {
+    const complete = await this.deps.writes.run(collection, async () => {
+      if (this.deps.documents.idsMissingVectors(collection, generation.id, 1).length > 0) return false;
       const documents = this.deps.documents.countDocuments(collection);
       const vectors = this.deps.documents.countVectors(generation.id);
-      const missing = this.deps.documents.idsMissingVectors(collection, generation.id, 5);
       const row = requireCollection(this.lookup, collection);
       const indexed = await (await this.deps.indexes.get(row, generation)).count();
-      if (missing.length > 0 || vectors !== documents || indexed !== documents) {
-        throw new InvalidInputError(
-          `verification failed: ${documents} documents, ${vectors} vectors, ${indexed} indexed in generation ${generation.id}` +
-            (missing.length > 0 ? `; missing e.g. ${missing.join(', ')}` : ''),
-        );
+      if (vectors !== documents || indexed !== documents) {
+        throw new InvalidInputError(`verification failed: ${documents} documents, ${vectors} vectors, ${indexed} indexed in generation ${generation.id}`);
       }
+      return true;
     });
+    if (!complete) return false;
     const row = requireCollection(this.lookup, collection);
     const live = liveGeneration(this.lookup, row);
     const gate = await this.hooks.gate?.(collection, live, generation);
     if (gate && !gate.ok) throw new InvalidInputError(`quality gate failed: ${gate.reason}`);
     this.checkpoint(id);
-    await this.deps.writes.run(collection, async () => {
+    const swapped = await this.deps.writes.run(collection, async () => {
+      // The gate ran outside the lock: a write may have committed since the check above.
+      if (this.deps.documents.idsMissingVectors(collection, generation.id, 1).length > 0) return false;
       this.deps.collections.promoteGeneration(collection, generation.id);
+      return true;
     });
+    if (!swapped) return false;
     await (await this.deps.indexes.get(row, generation)).flush();
     const promoted = this.deps.collections.getGeneration(generation.id)!;
     this.deps.jobs.updateJob(id, { state: 'succeeded', finishedAt: new Date().toISOString(), done: this.deps.documents.countVectors(generation.id) });
@@ -306,6 +337,7 @@ export class JobRunner {
     });
     this.hooks.onSwap?.(collection, promoted);
     if (this.config.retentionSeconds === 0) this.sweepRetention();
+    return true;
   }
 
   private async finish(id: string, state: 'cancelled' | 'failed', error: string | null): Promise<void> {

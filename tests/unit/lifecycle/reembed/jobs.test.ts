@@ -2,7 +2,7 @@
 import { appendFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig, type Config } from '../../../../src/config.ts';
 import type { EmbeddingEngine } from '../../../../src/embedding/engine.ts';
 import { EnginePool } from '../../../../src/embedding/pool.ts';
@@ -11,6 +11,7 @@ import { JobRunner, type JobHooks, type JobStatus, type ReembedDeps } from '../.
 import { setLogLevel } from '../../../../src/log.ts';
 import { ModelRegistry } from '../../../../src/models/registry.ts';
 import { openRuntime } from '../../../../src/runtime.ts';
+import { contentHash } from '../../../../src/search/documents.ts';
 import { SearchService } from '../../../../src/search/service.ts';
 import type { GenerationRow, JobRow, JobsRepository, Store } from '../../../../src/store/types.ts';
 import { importTinyBert } from '../../../helpers/tiny-models.ts';
@@ -413,6 +414,123 @@ describe('re-embedding jobs', () => {
   });
 });
 
+describe('races with starts and writes', () => {
+  it('two starts at once for one collection make one job; the other is refused as a conflict', async () => {
+    const h = await harness();
+    await seed(h);
+    // Both calls begin before either has stored its job (each awaits the model's resolution first).
+    const results = await Promise.allSettled([h.runner.start(COL, { model: B }), h.runner.start(COL, { model: B })]);
+    const started = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const refused = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
+    expect(started).toHaveLength(1);
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toBeInstanceOf(ConflictError);
+    expect(refused[0]!.message).toMatch(new RegExp(`^collection '${COL}' already has a re-embedding job \\(${started[0]!.id}, (queued|running)\\)$`));
+    expect(h.runner.list(COL).map((j) => j.id)).toEqual([started[0]!.id]);
+    expect((await waitForJob(h.runner, started[0]!.id)).state).toBe('succeeded');
+    expect(h.store.listGenerations(COL)).toHaveLength(2);
+  });
+
+  /**
+   * Holds the next upsert of the harness's service between reading which generations to write
+   * (only the live one, before the job has made its own) and committing: its first engine lookup
+   * for the live model waits until `release` is called.
+   */
+  function holdUpsertBeforeCommit(): { release: () => void; restore: () => void } {
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const get = engines.get.bind(engines);
+    let lookups = 0;
+    const spy = vi.spyOn(engines, 'get').mockImplementation(async (ref) => {
+      if (ref === A && lookups++ === 0) await released;
+      return get(ref);
+    });
+    return {
+      release,
+      restore: () => {
+        release();
+        spy.mockRestore();
+      },
+    };
+  }
+
+  const LATE = { id: 'late', text: 'a late note about river shock music' };
+  const WITH_LATE = [...DOCS, LATE].sort((a, b) => a.id.localeCompare(b.id));
+
+  it('an upsert that read the generations before the job made its own, and commits after the swap, is in the new live generation', async () => {
+    const h = await harness();
+    const first = await seed(h);
+    const held = holdUpsertBeforeCommit();
+    try {
+      const upserting = h.service.upsertDocuments(COL, [LATE]);
+      const job = await waitForJob(h.runner, (await h.runner.start(COL, { model: B })).id);
+      expect(job.state).toBe('succeeded');
+      held.release();
+      expect(await upserting).toEqual({ upserted: 1, unchanged: 0 });
+
+      expect(h.service.info(COL)).toMatchObject({ generation: job.generation, model: B, documentCount: WITH_LATE.length });
+      await expectGenerationHolds(h, job.generation!, B, WITH_LATE);
+      await expectFinds(h, LATE, job.generation!, B);
+      await expectGenerationHolds(h, first, A, WITH_LATE); // the replaced generation has it too
+    } finally {
+      held.restore();
+    }
+  });
+
+  it('an upsert that read the generations before the job made its own, and commits between verification and swap, is in the new live generation', async () => {
+    let upserting: Promise<unknown> | undefined;
+    let held: ReturnType<typeof holdUpsertBeforeCommit> | undefined;
+    const h = await harness({
+      hooks: {
+        // The gate runs after the job verified its generation and before it swaps it in.
+        gate: async () => {
+          held!.release();
+          expect(await upserting).toEqual({ upserted: 1, unchanged: 0 });
+          return { ok: true, reason: 'the held upsert committed' };
+        },
+      },
+    });
+    const first = await seed(h);
+    held = holdUpsertBeforeCommit();
+    try {
+      upserting = h.service.upsertDocuments(COL, [LATE]);
+      const job = await waitForJob(h.runner, (await h.runner.start(COL, { model: B })).id);
+      expect(job.state).toBe('succeeded');
+      expect(job.done).toBe(WITH_LATE.length);
+      await expectGenerationHolds(h, job.generation!, B, WITH_LATE);
+      await expectFinds(h, LATE, job.generation!, B);
+      await expectGenerationHolds(h, first, A, WITH_LATE);
+    } finally {
+      held.restore();
+    }
+  });
+
+  it('a document that lacks a vector in the new generation after its verification is embedded before the swap, not swapped in without one', async () => {
+    let gates = 0;
+    let live = 0;
+    const h = await harness({
+      hooks: {
+        // A writer that misses the building generation (what an upsert holding a stale list of
+        // generations did), committing after the job verified it.
+        gate: async () => {
+          if (gates++ === 0) {
+            const vector = (await (await h.service.engines.get(A)).embed([LATE.text], 'document')).vectors[0]!;
+            h.store.upsertDocuments(COL, [{ id: LATE.id, text: LATE.text, contentHash: contentHash(LATE), vectors: new Map([[live, vector]]) }]);
+          }
+          return { ok: true, reason: 'passes' };
+        },
+      },
+    });
+    live = await seed(h);
+    const job = await waitForJob(h.runner, (await h.runner.start(COL, { model: B })).id);
+    expect(job.state).toBe('succeeded');
+    expect(job.done).toBe(WITH_LATE.length);
+    expect(h.store.getCollection(COL)!.liveGeneration).toBe(job.generation);
+    await expectGenerationHolds(h, job.generation!, B, WITH_LATE);
+    await expectFinds(h, LATE, job.generation!, B);
+  });
+});
+
 describe('stopping and resuming', () => {
   /** Runs a job on a fresh data directory and stops the runner right after its first batch. */
   async function pausedAfterFirstBatch(): Promise<{ dataDir: string; job: JobRow; live: number }> {
@@ -511,6 +629,23 @@ describe('rollback and retention', () => {
     const started = await h.runner.start(COL, { model: B });
     await expect(h.runner.rollback(COL)).rejects.toThrow(/re-embedding job in progress.*cancel it first/);
     expect((await waitForJob(h.runner, started.id)).state).toBe('succeeded');
+  });
+
+  it('a job started while a rollback waits for the write lock makes the rollback refuse, not race it', async () => {
+    const h = await harness();
+    await seed(h);
+    expect((await waitForJob(h.runner, (await h.runner.start(COL, { model: B })).id)).state).toBe('succeeded');
+    // Hold the collection's write lock so the rollback passes its first check and then waits.
+    let release!: () => void;
+    const held = h.service.context.writes.run(COL, () => new Promise<void>((r) => (release = r)));
+    const rollback = h.runner.rollback(COL);
+    const started = await h.runner.start(COL, { model: A });
+    release();
+    await held;
+    await expect(rollback).rejects.toThrow(/re-embedding job in progress.*cancel it first/);
+    const finished = await waitForJob(h.runner, started.id);
+    expect(finished.state).toBe('succeeded');
+    expect(h.store.getCollection(COL)!.liveGeneration).toBe(finished.generation);
   });
 
   it('with zero retention the replaced generation is dropped after the swap, leaving nothing to roll back to', async () => {
