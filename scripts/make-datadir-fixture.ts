@@ -1,8 +1,8 @@
 /**
- * Writes the data-directory fixture that tests/compat/datadir.test.ts opens: run a server of
- * the version whose on-disk format is to be kept (its own checkout, data dir empty), point this
- * script at it, stop the server (so SQLite checkpoints its WAL), and copy the data dir to
- * tests/fixtures/datadir-<version>/. It talks HTTP only, so it works with any version.
+ * Writes the data-directory fixture that tests/acceptance/datadir-compat.test.ts opens: run a
+ * server of the version whose on-disk format is to be kept (its own checkout, data dir empty),
+ * point this script at it, stop the server (so SQLite checkpoints its WAL), and copy the data dir
+ * to tests/fixtures/datadir-<version>/. It talks HTTP only, so it works with any version.
  *
  *   SEXTANT_DATA_DIR=/tmp/fixture node <old checkout>/bin/sextant.js serve --port 18090 &
  *   npx tsx scripts/make-datadir-fixture.ts http://127.0.0.1:18090 tests/fixtures/datadir-0.1.0/expected.json

@@ -9,10 +9,35 @@ import { driftSettingsSchema } from '../lifecycle/drift/config.ts';
 import { MAX_REFERENCE_QUERIES } from '../lifecycle/drift/monitor.ts';
 import { DEFAULT_GATE_MARGIN } from '../lifecycle/eval/eval-set.ts';
 import { DEFAULT_TARGET_RECALL } from '../lifecycle/eval/tune.ts';
+import { FORBIDDEN_FIELD } from '../values/filter.ts';
 
 export type Limits = Pick<Config, 'maxDocsPerRequest' | 'maxTextChars' | 'maxK'>;
 
-const metadata = z.record(z.string(), z.unknown()).describe('Free-form JSON object; filterable by its top-level fields');
+/**
+ * Adds an issue when `value` is an object with an own '__proto__' key. JSON.parse gives a body's
+ * '__proto__' as an own key, and z.record() drops it without an issue (it cannot be set on a
+ * plain object), so a filter {"__proto__": …, "b": 1} would arrive as {"b": 1}, broader than the
+ * one sent, and a metadata field would vanish: it is refused instead, naming its path.
+ */
+function refuseForbiddenKey(value: unknown, ctx: z.RefinementCtx, path: readonly PropertyKey[] = []): void {
+  if (typeof value === 'object' && value !== null && Object.hasOwn(value, FORBIDDEN_FIELD)) {
+    ctx.addIssue({ code: 'custom', path: [...path, FORBIDDEN_FIELD], message: `the key '${FORBIDDEN_FIELD}' is not allowed`, input: value });
+  }
+}
+
+/** A JSON object with any keys but '__proto__' (see refuseForbiddenKey), checked before z.record() sees it. */
+function jsonObject(description?: string) {
+  const record = z.record(z.string(), z.unknown());
+  return z.preprocess<unknown, typeof record, Record<string, unknown>>(
+    (value, ctx) => {
+      refuseForbiddenKey(value, ctx);
+      return value;
+    },
+    description === undefined ? record : record.describe(description),
+  );
+}
+
+const metadata = jsonObject('Free-form JSON object; filterable by its top-level fields');
 const docId = z.string().min(1).max(512);
 const versionName = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i);
 /** Longest vector accepted anywhere (queries, upserts); far above any embedding model's size. */
@@ -87,6 +112,10 @@ export const fixedSchemas = {
 };
 
 export function schemasFor(limits: Limits) {
+  const deleteBody = z.union([
+    z.object({ ids: z.array(docId).min(1).max(limits.maxDocsPerRequest) }).strict(),
+    z.object({ filter: jsonObject() }).strict(),
+  ]);
   const text = z.string().min(1).max(limits.maxTextChars);
   const hnsw = z
     .object({
@@ -157,17 +186,18 @@ export function schemasFor(limits: Limits) {
           .max(limits.maxDocsPerRequest),
       })
       .strict(),
-    deleteDocuments: z.union([
-      z.object({ ids: z.array(docId).min(1).max(limits.maxDocsPerRequest) }).strict(),
-      z.object({ filter: z.record(z.string(), z.unknown()) }).strict(),
-    ]),
+    deleteDocuments: z.preprocess<unknown, typeof deleteBody, z.input<typeof deleteBody>>((body, ctx) => {
+      // The union reports a failing branch only as "Invalid input": name the filter's key here.
+      if (typeof body === 'object' && body !== null) refuseForbiddenKey((body as { filter?: unknown }).filter, ctx, ['filter']);
+      return body;
+    }, deleteBody),
     search: z
       .object({
         mode: z.enum(['dense', 'keyword', 'hybrid']).default('dense'),
         query: text.optional(),
         vector: vector.optional(),
         k: z.number().int().min(1).max(limits.maxK).default(10),
-        filter: z.record(z.string(), z.unknown()).optional(),
+        filter: jsonObject().optional(),
         alpha: z.number().min(0).max(1).optional().describe('Hybrid dense weight: 0 = keyword only, 1 = dense only'),
         ef: z.number().int().min(1).max(10_000).optional(),
         include_text: z.boolean().default(false),

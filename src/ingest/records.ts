@@ -17,6 +17,7 @@ import { pipeline } from 'node:stream';
 import { CsvError, parse as csvParser, type Info } from 'csv-parse';
 import { InvalidInputError } from '../errors.ts';
 import type { DocumentInput } from '../search/documents.ts';
+import { FORBIDDEN_FIELD } from '../values/filter.ts';
 
 export interface FieldNames {
   /** Default: `_id` (BEIR), else `id`. */
@@ -42,7 +43,12 @@ function toDocument(row: Record<string, unknown>, fields: FieldNames, where: str
   const title = typeof rawTitle === 'string' && rawTitle.trim() ? rawTitle : null;
   if (!text.trim() && !title) return undefined; // nothing to embed (e.g. Cranfield's two empty documents)
   const metadata: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(row)) if (k !== idField && k !== fields.text && k !== titleField) metadata[k] = v;
+  for (const [k, v] of Object.entries(row)) {
+    if (k === idField || k === fields.text || k === titleField) continue;
+    // Assigned, it would be dropped (or replace the prototype); the API refuses it as a metadata key too.
+    if (k === FORBIDDEN_FIELD) throw new InvalidInputError(`${where}: field '${FORBIDDEN_FIELD}' cannot be metadata`);
+    metadata[k] = v;
+  }
   return { id: String(id), text: text.trim() ? text : title!, title: text.trim() ? title : null, metadata };
 }
 

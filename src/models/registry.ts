@@ -81,7 +81,13 @@ export class ModelRegistry {
   async aliases(): Promise<Record<string, string>> {
     const path = join(this.dir, ALIASES_FILE);
     if (!existsSync(path)) return {};
-    const parsed = aliasesSchema.safeParse(JSON.parse(await readFile(path, 'utf8')));
+    let raw: unknown;
+    try {
+      raw = JSON.parse(await readFile(path, 'utf8'));
+    } catch (err) {
+      throw new ModelLoadError(`cannot read ${path}: ${(err as Error).message}`);
+    }
+    const parsed = aliasesSchema.safeParse(raw);
     if (!parsed.success) throw new ModelLoadError(`invalid ${path}: expected {"alias": "name@version"}`);
     return parsed.data;
   }
@@ -104,7 +110,8 @@ export class ModelRegistry {
    */
   async resolve(ref: string): Promise<ModelVersion> {
     const aliases = await this.aliases();
-    const target = aliases[ref] ?? ref;
+    // Own keys only: 'constructor' or 'toString' is not an alias unless one was set.
+    const target = Object.hasOwn(aliases, ref) ? aliases[ref] : ref;
     const { name, version } = parseModelRef(target);
     const all = await this.list();
     const candidates = all.filter((v) => v.manifest.name === name && (version === undefined || v.manifest.version === version));

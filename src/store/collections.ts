@@ -121,7 +121,7 @@ export class SqliteCollections implements CollectionsRepository, CollectionKeys 
 
   getCollection(name: string): CollectionRow | undefined {
     // Every search reads its collection and generation rows; they change only through write()
-    // (this process holds the data dir), which clears the cache.
+    // (this process holds the data dir), which clears the cache, as close() does.
     if (this.collectionCache.has(name)) return this.collectionCache.get(name);
     const record = this.collectionRecord(name);
     const row = record && toCollectionRow(record);

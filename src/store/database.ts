@@ -74,6 +74,8 @@ export class StoreDatabase {
     this.closed = true;
     this.statements.clear();
     this.dynamicStatements.clear();
+    // Row caches too: a closed store must fail its reads, not answer them from memory.
+    this.notifyWrite();
     try {
       this.handle.pragma('optimize');
     } finally {
@@ -121,8 +123,9 @@ export class StoreDatabase {
   }
 
   /**
-   * Registers a cache invalidation run before and after every `write()` (committed or not): row
-   * caches stay valid because this process is the data dir's only writer and writes only here.
+   * Registers a cache invalidation run before and after every `write()` (committed or not), and on
+   * `close()`: row caches stay valid because this process is the data dir's only writer and writes
+   * only here, and a closed store has nothing to answer from them.
    */
   onWrite(listener: () => void): void {
     this.writeListeners.push(listener);

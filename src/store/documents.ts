@@ -2,7 +2,7 @@
  * Documents and their vectors per generation (`documents`, `vectors`). Separate because this is
  * the hot data path — bulk upserts and every search's reads — and because a document write is the
  * widest transaction in the store: documents, vectors, change-log rows and the keyword index commit
- * together in one `write()`, or not at all (tests/durability.test.ts).
+ * together in one `write()`, or not at all (tests/acceptance/durability.test.ts).
  */
 import { InvalidInputError } from '../errors.ts';
 import { matchesFilter } from '../values/filter.ts';

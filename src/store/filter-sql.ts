@@ -2,8 +2,9 @@
  * Metadata filters (src/values/filter.ts) as SQL over the `documents.metadata` JSON column, so
  * `idsMatching` reads only the ids that match instead of parsing every row's metadata in
  * JavaScript. Separate because the translation must agree with `matchesFilter` exactly (the HNSW
- * index, delete-by-filter and exact search all use that evaluator; tests/store/filter-sql.test.ts
- * checks the two against each other) and is easiest to reason about on its own.
+ * index, delete-by-filter and exact search all use that evaluator;
+ * tests/unit/store/filter-sql.test.ts checks the two against each other) and is easiest to reason
+ * about on its own.
  *
  * How `matchesFilter` reads, and how the SQL says the same:
  * - A field is looked up as `json_type`/`json_extract(metadata, '$."field"')`; the path is bound as

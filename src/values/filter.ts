@@ -47,6 +47,15 @@ const operatorSchema = z
 
 const MAX_DEPTH = 8;
 
+/**
+ * The one field name refused: it cannot be a key of a plain object (`out['__proto__'] = v` sets
+ * the prototype, or for a scalar does nothing, and zod's records skip it). JSON.parse makes it an
+ * own key, so a client can send it; dropped, the filter would be broader than the one sent. It is
+ * refused as a metadata key too (src/api/schemas.ts, src/ingest/records.ts). Other names plain
+ * objects inherit ('constructor', 'toString') are ordinary fields.
+ */
+export const FORBIDDEN_FIELD = '__proto__';
+
 /** Validates an untrusted filter; throws InvalidInputError naming the offending path. */
 export function parseFilter(input: unknown, path = 'filter', depth = 0): Filter {
   if (depth > MAX_DEPTH) throw new InvalidInputError(`${path}: filters nest at most ${MAX_DEPTH} levels`);
@@ -55,7 +64,9 @@ export function parseFilter(input: unknown, path = 'filter', depth = 0): Filter 
   }
   const out: Record<string, FieldCondition | Filter[]> = {};
   for (const [key, value] of Object.entries(input)) {
-    if (key === '$and' || key === '$or') {
+    if (key === FORBIDDEN_FIELD) {
+      throw new InvalidInputError(`${path}.${key}: the field name '${FORBIDDEN_FIELD}' is not allowed`);
+    } else if (key === '$and' || key === '$or') {
       if (!Array.isArray(value) || value.length === 0) throw new InvalidInputError(`${path}.${key} must be a non-empty array of filters`);
       out[key] = value.map((v, i) => parseFilter(v, `${path}.${key}[${i}]`, depth + 1));
     } else if (key.startsWith('$')) {
@@ -102,6 +113,7 @@ function matchesCondition(value: unknown, condition: FieldCondition): boolean {
   return true;
 }
 
+/** A field is an own key of the metadata: inherited properties (`toString`, `constructor`) are missing fields. */
 export function matchesFilter(filter: Filter, metadata: Metadata | undefined): boolean {
   const m = metadata ?? {};
   for (const [key, condition] of Object.entries(filter)) {
@@ -110,7 +122,7 @@ export function matchesFilter(filter: Filter, metadata: Metadata | undefined): b
       if (!(condition as Filter[]).every((f) => matchesFilter(f, m))) return false;
     } else if (key === '$or') {
       if (!(condition as Filter[]).some((f) => matchesFilter(f, m))) return false;
-    } else if (!matchesCondition(m[key], condition as FieldCondition)) {
+    } else if (!matchesCondition(Object.hasOwn(m, key) ? m[key] : undefined, condition as FieldCondition)) {
       return false;
     }
   }

@@ -116,6 +116,17 @@ describe('JSONL records', () => {
     await expect(collect(array)).rejects.toThrow(/line 2 is not a JSON object/);
   });
 
+  it("rejects a '__proto__' field (it cannot be metadata), naming the line or row, in JSONL and CSV", async () => {
+    const jsonl = await file('jsonl', '{"_id":"1","text":"ok"}\n{"_id":"2","text":"ok","__proto__":{"year":1961},"kind":"x"}\n');
+    await expect(collect(jsonl)).rejects.toThrow(/f\d+\.jsonl line 2: field '__proto__' cannot be metadata/);
+    const csv = await file('csv', 'id,text,__proto__\nd1,hello,x\n');
+    await expect(collect(csv)).rejects.toThrow(/f\d+\.csv row 2: field '__proto__' cannot be metadata/);
+    // Named as the text field, it is read like any other.
+    expect(await collect(await file('jsonl', '{"id":"1","__proto__":"the text","constructor":"c"}\n'), { text: '__proto__' })).toEqual([
+      { id: '1', text: 'the text', title: null, metadata: { constructor: 'c' } },
+    ]);
+  });
+
   it('rejects a repeated id in the file, naming the id and the line of the repeat', async () => {
     const path = await file('jsonl', '{"_id":"a","text":"one"}\n{"_id":"b","text":"two"}\n{"_id":"a","text":"three"}\n');
     await expect(collect(path)).rejects.toThrow(/line 3: document id 'a' appears more than once/);

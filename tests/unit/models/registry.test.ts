@@ -204,6 +204,42 @@ describe('aliases', () => {
       await expect(registry.resolve('tiny@1')).rejects.toThrow(`invalid ${join(dir, ALIASES_FILE)}`);
     }
   });
+
+  it('rejects an aliases file that is not JSON or cannot be read, naming the file, as a ModelLoadError', async () => {
+    const dir = await modelsDir();
+    await addVersion(dir, 'tiny', '1');
+    const registry = new ModelRegistry(dir);
+    const path = join(dir, ALIASES_FILE);
+    const cannotRead = new RegExp(`^cannot read ${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: `);
+    for (const content of ['{"stable": "tiny@1"', '', 'not json']) {
+      await writeFile(path, content);
+      const err = await registry.aliases().catch((e: unknown) => e);
+      expect(err, JSON.stringify(content)).toBeInstanceOf(ModelLoadError);
+      expect((err as Error).message).toMatch(cannotRead);
+      await expect(registry.resolve('tiny@1')).rejects.toThrow(ModelLoadError);
+      // Nothing is written over a file that could not be read.
+      await expect(registry.setAlias('stable', 'tiny@1')).rejects.toThrow(cannotRead);
+      expect(await readFile(path, 'utf8')).toBe(content);
+    }
+    await rm(path);
+    await mkdir(path); // a folder where the file should be
+    await expect(registry.aliases()).rejects.toThrow(cannotRead);
+  });
+
+  it("names Object.prototype has ('constructor', 'toString', '__proto__') are not aliases unless set", async () => {
+    const dir = await modelsDir();
+    await addVersion(dir, 'tiny', '1');
+    const registry = new ModelRegistry(dir);
+    for (const withFile of [false, true]) {
+      if (withFile) await registry.setAlias('stable', 'tiny@1');
+      for (const ref of ['constructor', 'toString', 'hasOwnProperty', '__proto__']) {
+        await expect(registry.resolve(ref), ref).rejects.toThrow(ModelNotFoundError);
+      }
+    }
+    await registry.setAlias('constructor', 'tiny@1');
+    expect((await registry.resolve('constructor')).id).toBe('tiny@1');
+    expect(await registry.aliases()).toEqual({ stable: 'tiny@1', constructor: 'tiny@1' });
+  });
 });
 
 describe('verifying checksums', () => {

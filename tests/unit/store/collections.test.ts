@@ -98,6 +98,21 @@ describe('collections and generations', () => {
     expect(() => store.promoteGeneration('c', 9999)).toThrow(InvalidInputError);
   });
 
+  it('a closed store answers no lookup from its row caches', () => {
+    const { generation } = store.createCollection(spec('c'));
+    // Cached: each row read once, and a name that does not exist.
+    expect(store.getCollection('c')).toMatchObject({ name: 'c' });
+    expect(store.getGeneration(generation.id)).toMatchObject({ id: generation.id });
+    expect(store.getCollection('nope')).toBeUndefined();
+    store.close();
+    // As every other read of a closed store does.
+    expect(() => store.listCollections()).toThrow(/not open/);
+    expect(() => store.getCollection('c')).toThrow(/not open/);
+    expect(() => store.getCollection('nope')).toThrow(/not open/);
+    expect(() => store.getGeneration(generation.id)).toThrow(/not open/);
+    store.close(); // idempotent (afterEach closes again)
+  });
+
   it('drops a generation with its vectors but never the live one', () => {
     const { generation: live } = store.createCollection(spec('c'));
     const next = store.createGeneration('c', { model: 'm@2', dimensions: 2, backend: 'hnsw' });

@@ -1,12 +1,37 @@
 // Tests src/store/lock.ts: the data-directory lock (one process per data dir, stale locks taken over).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DataDirLockedError } from '../../../src/errors.ts';
 import { lockDataDir, type DataDirLock } from '../../../src/store/lock.ts';
+
+/**
+ * Hooks into lock.ts's file operations; every fs function is otherwise the real one.
+ * - `afterLockRead` plays another process's move at an exact point of a race: it runs once, right
+ *   after the next read of a file named LOCK returns.
+ * - `linkError`: link() fails with this code, as on a filesystem without hard links.
+ */
+const fsHooks = vi.hoisted(() => ({ afterLockRead: undefined as (() => void) | undefined, linkError: undefined as string | undefined }));
+vi.mock('node:fs', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs')>();
+  const readFileSync = ((...args: Parameters<typeof fs.readFileSync>) => {
+    const result = fs.readFileSync(...args);
+    const hook = fsHooks.afterLockRead;
+    if (hook && typeof args[0] === 'string' && basename(args[0]) === 'LOCK') {
+      fsHooks.afterLockRead = undefined;
+      hook();
+    }
+    return result;
+  }) as typeof fs.readFileSync;
+  const linkSync: typeof fs.linkSync = (existing, path) => {
+    if (fsHooks.linkError) throw Object.assign(new Error(`${fsHooks.linkError}: link '${String(existing)}' -> '${String(path)}'`), { code: fsHooks.linkError });
+    fs.linkSync(existing, path);
+  };
+  return { ...fs, readFileSync, linkSync, default: { ...fs, readFileSync, linkSync } };
+});
 
 const REPO = resolve(import.meta.dirname, '../../..');
 const LOCK_MODULE = pathToFileURL(join(REPO, 'src', 'store', 'lock.ts')).href;
@@ -46,6 +71,8 @@ describe('lockDataDir', () => {
     children = [];
   });
   afterEach(() => {
+    fsHooks.afterLockRead = undefined;
+    fsHooks.linkError = undefined;
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     for (const lock of held) lock.release();
     rmSync(dir, { recursive: true, force: true });
@@ -160,5 +187,137 @@ describe('lockDataDir', () => {
     unlinkSync(lockFile());
     expect(() => again.release()).not.toThrow();
     expect(existsSync(lockFile())).toBe(false);
+  });
+  it('refuses a second lock of the directory in this process while the first is held, naming this process', () => {
+    const first = lock();
+    mkdirSync(join(dir, 'links'));
+    symlinkSync(dataDir(), join(dir, 'links', 'data'));
+    for (const spelling of [dataDir(), `${dataDir()}/`, join(dir, 'links', 'data')]) {
+      let error: unknown;
+      try {
+        held.push(lockDataDir(spelling));
+      } catch (err) {
+        error = err;
+      }
+      expect(error, spelling).toBeInstanceOf(DataDirLockedError);
+      const locked = error as DataDirLockedError;
+      expect(locked.code).toBe('data_dir_locked');
+      expect(locked.details).toEqual({ pid: process.pid });
+      expect(locked.message).toContain(`by this process (${process.pid})`);
+      expect(locked.message).toContain(`data directory ${spelling} `);
+    }
+    // The refused attempts changed nothing: the first holder's file is intact, and its release
+    // frees the directory.
+    expect(readFileSync(lockFile(), 'utf8')).toBe(`${process.pid}\n`);
+    first.release();
+    expect(existsSync(lockFile())).toBe(false);
+    const second = lock();
+    expect(readFileSync(lockFile(), 'utf8')).toBe(`${process.pid}\n`);
+    second.release();
+    expect(existsSync(lockFile())).toBe(false);
+  });
+
+  it('does not take a lock another process took over from the same stale lock meanwhile', async () => {
+    // Process A found the stale lock too and, between our read of it and our takeover, replaced it
+    // with its own. A lock that deletes "the stale lock" by name would delete A's and take it.
+    const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    children.push(other);
+    await new Promise<void>((res, rej) => other.on('spawn', res).on('error', rej));
+    mkdirSync(dataDir(), { recursive: true });
+    for (const stale of [`${deadPid()}\n`, 'not a pid\n', '', `${process.pid}\n`]) {
+      writeFileSync(lockFile(), stale);
+      fsHooks.afterLockRead = () => {
+        unlinkSync(lockFile());
+        writeFileSync(lockFile(), `${other.pid}\n`);
+      };
+      let error: unknown;
+      try {
+        lock();
+      } catch (err) {
+        error = err;
+      }
+      expect(fsHooks.afterLockRead, JSON.stringify(stale)).toBeUndefined(); // the race was played
+      expect(error, JSON.stringify(stale)).toBeInstanceOf(DataDirLockedError);
+      expect((error as DataDirLockedError).details).toEqual({ pid: other.pid });
+      expect(readFileSync(lockFile(), 'utf8')).toBe(`${other.pid}\n`);
+      expect(readdirSync(dataDir())).toEqual(['LOCK']); // nothing left aside
+    }
+  });
+
+  it('on a filesystem without hard links, creates LOCK in place, and still takes over stale ones', () => {
+    mkdirSync(dataDir(), { recursive: true });
+    for (const code of ['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']) {
+      fsHooks.linkError = code;
+      for (const before of [undefined, `${deadPid()}\n`]) {
+        if (before !== undefined) writeFileSync(lockFile(), before);
+        const l = lock();
+        expect(readFileSync(lockFile(), 'utf8'), code).toBe(`${process.pid}\n`);
+        expect(readdirSync(dataDir()), code).toEqual(['LOCK']);
+        l.release();
+        expect(existsSync(lockFile())).toBe(false);
+      }
+    }
+    // Any other failure to link is not a missing feature: it is reported.
+    fsHooks.linkError = 'EIO';
+    expect(() => lock()).toThrow(/EIO/);
+    expect(readdirSync(dataDir())).toEqual([]);
+  });
+
+  it('of several processes taking over one stale lock at once, exactly one gets it', async () => {
+    // Each child waits for the same moment, then tries; the winner holds the lock until killed.
+    // (The race is rarely close enough to catch a lock without compare-and-swap takeover: the
+    // test above plays it exactly. This one is the real thing, with real processes.)
+    const RACE = `
+      const { lockDataDir } = await import(${JSON.stringify(LOCK_MODULE)});
+      const start = Number(process.argv[2]);
+      const sleeper = new Int32Array(new SharedArrayBuffer(4));
+      while (Date.now() < start - 20) Atomics.wait(sleeper, 0, 0, 5);
+      while (Date.now() < start);
+      try {
+        lockDataDir(process.argv[1]);
+        console.log(JSON.stringify({ locked: true }));
+        setInterval(() => {}, 1000);
+      } catch (err) {
+        console.log(JSON.stringify({ locked: false, code: err.code, pid: err.details?.pid }));
+      }
+    `;
+    mkdirSync(dataDir(), { recursive: true });
+    for (let round = 0; round < 2; round++) {
+      writeFileSync(lockFile(), `${deadPid()}\n`);
+      // Late enough for every child to have loaded the module; one that is late anyway still has
+      // to be refused (by the winner's live pid).
+      const start = Date.now() + 2000;
+      const racers = Array.from({ length: 5 }, () => {
+        const child = spawn(process.execPath, [...childArgs(RACE, dataDir()), String(start)], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+        children.push(child);
+        return child;
+      });
+      const results = await Promise.all(
+        racers.map(
+          (child) =>
+            new Promise<{ pid: number; locked: boolean; code?: string; owner?: number }>((res, rej) => {
+              let out = '';
+              let err = '';
+              child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+              child.stdout!.on('data', (d: Buffer) => {
+                out += d.toString();
+                if (out.includes('\n')) {
+                  const r = JSON.parse(out) as { locked: boolean; code?: string; pid?: number };
+                  res({ pid: child.pid!, locked: r.locked, code: r.code, owner: r.pid });
+                }
+              });
+              child.on('exit', (code) => (out.includes('\n') ? undefined : rej(new Error(`racer exited (${code}): ${err}`))));
+            }),
+        ),
+      );
+      const winners = results.filter((r) => r.locked);
+      expect(winners, JSON.stringify(results)).toHaveLength(1);
+      const winner = winners[0]!.pid;
+      for (const loser of results.filter((r) => !r.locked)) expect(loser, JSON.stringify(results)).toMatchObject({ code: 'data_dir_locked', owner: winner });
+      expect(readFileSync(lockFile(), 'utf8')).toBe(`${winner}\n`);
+      expect(readdirSync(dataDir()).filter((f) => f !== 'LOCK'), 'temporary files left behind').toEqual([]);
+      for (const child of racers) child.kill('SIGKILL');
+      await Promise.all(racers.map(exited));
+    }
   });
 });

@@ -101,6 +101,42 @@ describe('parseFilter', () => {
     }
   });
 
+  it("rejects the field name '__proto__' (as JSON.parse gives it: an own key), never dropping it", () => {
+    // Dropped, {"__proto__": "x", "b": 1} would select every document with b = 1 and
+    // {"__proto__": "x"} every document: a filter broader than the one sent.
+    expect(Object.hasOwn(JSON.parse('{"__proto__": "x"}'), '__proto__')).toBe(true);
+    for (const [json, path] of [
+      ['{"__proto__": "x", "b": 1}', 'filter.__proto__'],
+      ['{"__proto__": "x"}', 'filter.__proto__'],
+      ['{"b": 1, "__proto__": {"$eq": 1}}', 'filter.__proto__'],
+      ['{"__proto__": {"$ne": null}}', 'filter.__proto__'],
+      ['{"$and": [{"a": 1}, {"__proto__": 2}]}', 'filter.$and[1].__proto__'],
+      ['{"$or": [{"$and": [{"__proto__": [1]}]}]}', 'filter.$or[0].$and[0].__proto__'],
+    ] as const) {
+      const input: unknown = JSON.parse(json);
+      const err = rejection(input);
+      expect(err.message, json).toContain(path);
+      expect(err.message, json).toContain("'__proto__'");
+    }
+    // Inside a field condition it is an unknown operator, as before.
+    expect(rejection(JSON.parse('{"a": {"__proto__": 1}}')).message).toMatch(/^filter\.a: unknown operator '__proto__'/);
+  });
+
+  it("other names Object.prototype has ('constructor', 'toString', 'hasOwnProperty', 'prototype') are ordinary fields", () => {
+    const input = JSON.parse('{"constructor": "x", "toString": {"$ne": 1}, "hasOwnProperty": {"$in": ["a"]}, "prototype": true, "valueOf": {"$gt": 2}}') as Filter;
+    const parsed = parseFilter(input);
+    expect(parsed).toEqual(input);
+    expect(Object.keys(parsed)).toEqual(['constructor', 'toString', 'hasOwnProperty', 'prototype', 'valueOf']);
+    expect(Object.getPrototypeOf(parsed)).toBe(Object.prototype);
+    const matching = { constructor: 'x', toString: 2, hasOwnProperty: 'a', prototype: true, valueOf: 3 };
+    expect(matchesFilter(parsed, matching)).toBe(true);
+    expect(matchesFilter(parsed, { ...matching, constructor: 'y' })).toBe(false);
+    expect(matchesFilter(parsed, { ...matching, valueOf: 2 })).toBe(false);
+    expect(matchesFilter(parsed, {})).toBe(false);
+    // As missing fields, they satisfy $ne and nothing positive.
+    expect(matchesFilter(parseFilter({ constructor: { $ne: 'x' }, toString: { $nin: ['y'] } }), {})).toBe(true);
+  });
+
   it('nests $and/$or at most 8 levels deep', () => {
     expect(parseFilter(nested(8))).toEqual(nested(8));
     expect(rejection(nested(9)).message).toContain('filters nest at most 8 levels');

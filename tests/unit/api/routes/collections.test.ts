@@ -591,4 +591,30 @@ describe('bad requests to collections, documents and search', () => {
     expect((await call('GET', `/v1/collections/${COL}`)).body).toEqual(before);
     await expectIntact();
   });
+
+  it("'__proto__' in a filter or as a metadata key is refused, never dropped; 'constructor' is an ordinary field", async () => {
+    // Raw JSON: a JavaScript literal cannot hold an own '__proto__' key, JSON.parse makes one.
+    // Dropped, the first filter would delete document 'a' and the second every document.
+    for (const filter of ['{"__proto__": "x", "year": 2020}', '{"__proto__": "x"}', '{"__proto__": {"$ne": 1}}', '{"$or": [{"year": 1999}, {"__proto__": 1}]}']) {
+      const del = expectError(await call('POST', `/v1/collections/${COL}/documents/delete`, `{"filter": ${filter}}`), 400, 'invalid_input');
+      expect(del.message, filter).toContain("'__proto__'");
+      for (const mode of ['dense', 'keyword', 'hybrid']) {
+        const found = expectError(await searchRaw(`{"query": "fox", "mode": "${mode}", "filter": ${filter}}`), 400, 'invalid_input');
+        expect(found.message, filter).toContain("'__proto__'");
+      }
+    }
+    const upsert = expectError(await upsertRaw('{"documents": [{"id": "new1", "text": "fox", "metadata": {"__proto__": "x", "tag": "t"}}]}'), 400, 'invalid_input');
+    expect(upsert.message).toContain('documents.0.metadata.__proto__');
+    await expectIntact();
+
+    // Other names Object.prototype has are kept as metadata and filtered on like any field.
+    const doc = { id: 'new1', text: 'A fox with an unusual tag.', metadata: { constructor: 'c', toString: 1 } };
+    expect((await upsertRaw({ documents: [doc] })).status).toBe(200);
+    expect((await call('GET', `/v1/collections/${COL}/documents/new1`)).body).toMatchObject({ metadata: doc.metadata });
+    const hits = await searchRaw({ query: 'fox', k: 50, filter: { constructor: 'c', toString: { $gte: 1 } } });
+    expect((hits.body as { results: { id: string }[] }).results.map((r) => r.id)).toEqual(['new1']);
+    const deleted = await call('POST', `/v1/collections/${COL}/documents/delete`, { filter: { constructor: 'c' } });
+    expect(deleted).toMatchObject({ status: 200, body: { deleted: 1, ids: ['new1'] } });
+    await expectIntact();
+  });
 });
