@@ -6,31 +6,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_HNSW } from '../../../src/values/backend.ts';
 import { SqliteStore } from '../../../src/store/sqlite-store.ts';
 import type { DocumentWrite, NewCollection } from '../../../src/store/types.ts';
-
-function spec(name: string, dimensions = 4): NewCollection {
-  return { name, modelTarget: 'default', model: 'use-lite@1', dimensions, backend: 'hnsw', hnsw: DEFAULT_HNSW, hybridAlpha: 0.5 };
-}
-
-function vec(...values: number[]): Float32Array {
-  return Float32Array.from(values);
-}
-
-function doc(id: string, text: string, extra: Partial<DocumentWrite> = {}): DocumentWrite {
-  return { id, text, contentHash: `h:${text}`, vectors: new Map(), ...extra };
-}
+import { doc, openTempStore, removeTempStore, spec, vec } from '../../helpers/store.ts';
 
 describe('change log', () => {
   let dir: string;
   let store: SqliteStore;
 
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'sextant-store-'));
-    store = SqliteStore.open(join(dir, 'data'));
-  });
-  afterEach(() => {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  beforeEach(() => ({ dir, store } = openTempStore()));
+  afterEach(() => removeTempStore(store, dir));
 
   it('returns changes after a seq, latest per document, in seq order, per collection', () => {
     store.createCollection(spec('c'));

@@ -8,40 +8,14 @@ import { CollectionExistsError, CollectionNotFoundError, InvalidInputError } fro
 import { DEFAULT_HNSW } from '../../../src/values/backend.ts';
 import { DB_FILE, SqliteStore } from '../../../src/store/sqlite-store.ts';
 import type { DocumentWrite, NewCollection } from '../../../src/store/types.ts';
-
-function spec(name: string, dimensions = 4): NewCollection {
-  return { name, modelTarget: 'default', model: 'use-lite@1', dimensions, backend: 'hnsw', hnsw: DEFAULT_HNSW, hybridAlpha: 0.5 };
-}
-
-function vec(...values: number[]): Float32Array {
-  return Float32Array.from(values);
-}
-
-function doc(id: string, text: string, extra: Partial<DocumentWrite> = {}): DocumentWrite {
-  return { id, text, contentHash: `h:${text}`, vectors: new Map(), ...extra };
-}
-
-/** A raw connection for assertions the Store API does not expose. */
-function raw(dir: string): Database.Database {
-  return new Database(join(dir, DB_FILE));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+import { doc, openTempStore, raw, removeTempStore, sleep, spec, vec } from '../../helpers/store.ts';
 
 describe('collections and generations', () => {
   let dir: string;
   let store: SqliteStore;
 
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'sextant-store-'));
-    store = SqliteStore.open(join(dir, 'data'));
-  });
-  afterEach(() => {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  beforeEach(() => ({ dir, store } = openTempStore()));
+  afterEach(() => removeTempStore(store, dir));
   const dataDir = () => join(dir, 'data');
 
   it('creates a collection with a live first generation', () => {

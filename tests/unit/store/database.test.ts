@@ -9,45 +9,14 @@ import type { StoreDatabase } from '../../../src/store/database.ts';
 import { SCHEMA_VERSION } from '../../../src/store/schema.ts';
 import { DB_FILE, SqliteStore } from '../../../src/store/sqlite-store.ts';
 import type { DocumentWrite, NewCollection } from '../../../src/store/types.ts';
-
-function spec(name: string, dimensions = 4): NewCollection {
-  return { name, modelTarget: 'default', model: 'use-lite@1', dimensions, backend: 'hnsw', hnsw: DEFAULT_HNSW, hybridAlpha: 0.5 };
-}
-
-function vec(...values: number[]): Float32Array {
-  return Float32Array.from(values);
-}
-
-function doc(id: string, text: string, extra: Partial<DocumentWrite> = {}): DocumentWrite {
-  return { id, text, contentHash: `h:${text}`, vectors: new Map(), ...extra };
-}
-
-function bits(v: Float32Array): number[] {
-  return [...new Uint32Array(v.buffer, v.byteOffset, v.length)];
-}
-
-/** A raw connection for assertions the Store API does not expose. */
-function raw(dir: string): Database.Database {
-  return new Database(join(dir, DB_FILE));
-}
-
-/** The store's own connection (its pragmas), which only the database module holds. */
-function connection(store: SqliteStore): Database.Database {
-  return (store as unknown as { database: StoreDatabase }).database.handle;
-}
+import { bits, connection, doc, openTempStore, raw, removeTempStore, spec, vec } from '../../helpers/store.ts';
 
 describe('opening', () => {
   let dir: string;
   let store: SqliteStore;
 
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'sextant-store-'));
-    store = SqliteStore.open(join(dir, 'data'));
-  });
-  afterEach(() => {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  beforeEach(() => ({ dir, store } = openTempStore()));
+  afterEach(() => removeTempStore(store, dir));
   const dataDir = () => join(dir, 'data');
 
   it('creates the database with WAL, synchronous=FULL, foreign keys and the current schema', () => {

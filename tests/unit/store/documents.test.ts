@@ -7,26 +7,7 @@ import { InvalidInputError, InvalidVectorError } from '../../../src/errors.ts';
 import { DEFAULT_HNSW } from '../../../src/values/backend.ts';
 import { SqliteStore } from '../../../src/store/sqlite-store.ts';
 import type { DocumentWrite, NewCollection } from '../../../src/store/types.ts';
-
-function spec(name: string, dimensions = 4): NewCollection {
-  return { name, modelTarget: 'default', model: 'use-lite@1', dimensions, backend: 'hnsw', hnsw: DEFAULT_HNSW, hybridAlpha: 0.5 };
-}
-
-function vec(...values: number[]): Float32Array {
-  return Float32Array.from(values);
-}
-
-function doc(id: string, text: string, extra: Partial<DocumentWrite> = {}): DocumentWrite {
-  return { id, text, contentHash: `h:${text}`, vectors: new Map(), ...extra };
-}
-
-function bits(v: Float32Array): number[] {
-  return [...new Uint32Array(v.buffer, v.byteOffset, v.length)];
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+import { bits, doc, openTempStore, removeTempStore, sleep, spec, vec } from '../../helpers/store.ts';
 
 describe('documents', () => {
   let dir: string;
@@ -34,14 +15,10 @@ describe('documents', () => {
   let gen: number;
 
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'sextant-store-'));
-    store = SqliteStore.open(join(dir, 'data'));
+    ({ dir, store } = openTempStore());
     gen = store.createCollection(spec('c')).generation.id;
   });
-  afterEach(() => {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => removeTempStore(store, dir));
 
   it('upserts idempotently: one row, created_at kept, content and keyword index replaced', async () => {
     store.upsertDocuments('c', [doc('a', 'the propeller slipstream', { title: 'first', metadata: { year: 1960 } })]);

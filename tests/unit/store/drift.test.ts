@@ -9,36 +9,14 @@ import { DEFAULT_HNSW } from '../../../src/values/backend.ts';
 import type { StoreDatabase } from '../../../src/store/database.ts';
 import { SqliteStore } from '../../../src/store/sqlite-store.ts';
 import type { DriftKindRow, NewCollection } from '../../../src/store/types.ts';
-
-function spec(name: string, dimensions = 4): NewCollection {
-  return { name, modelTarget: 'default', model: 'use-lite@1', dimensions, backend: 'hnsw', hnsw: DEFAULT_HNSW, hybridAlpha: 0.5 };
-}
-
-function vec(...values: number[]): Float32Array {
-  return Float32Array.from(values);
-}
-
-function bits(v: Float32Array): number[] {
-  return [...new Uint32Array(v.buffer, v.byteOffset, v.length)];
-}
-
-/** The store's own connection (its pragmas), which only the database module holds. */
-function connection(store: SqliteStore): Database.Database {
-  return (store as unknown as { database: StoreDatabase }).database.handle;
-}
+import { bits, connection, openTempStore, removeTempStore, spec, vec } from '../../helpers/store.ts';
 
 describe('drift', () => {
   let dir: string;
   let store: SqliteStore;
 
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'sextant-store-'));
-    store = SqliteStore.open(join(dir, 'data'));
-  });
-  afterEach(() => {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  beforeEach(() => ({ dir, store } = openTempStore()));
+  afterEach(() => removeTempStore(store, dir));
   const dataDir = () => join(dir, 'data');
 
   describe('drift history', () => {

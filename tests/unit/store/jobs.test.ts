@@ -7,14 +7,7 @@ import { InvalidInputError } from '../../../src/errors.ts';
 import { DEFAULT_HNSW } from '../../../src/values/backend.ts';
 import { SqliteStore } from '../../../src/store/sqlite-store.ts';
 import type { JobRow, JobState, JobsRepository, NewCollection } from '../../../src/store/types.ts';
-
-function spec(name: string): NewCollection {
-  return { name, modelTarget: 'default', model: 'use-lite@1', dimensions: 4, backend: 'hnsw', hnsw: DEFAULT_HNSW, hybridAlpha: 0.5 };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+import { sleep, spec } from '../../helpers/store.ts';
 
 const newJob = (id: string, collection = 'c'): Pick<JobRow, 'id' | 'collection' | 'model' | 'reason' | 'total'> => ({
   id,

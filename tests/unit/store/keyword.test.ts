@@ -8,29 +8,18 @@ import { DEFAULT_HNSW } from '../../../src/values/backend.ts';
 import { toFtsQuery } from '../../../src/store/keyword.ts';
 import { SqliteStore } from '../../../src/store/sqlite-store.ts';
 import type { DocumentWrite, NewCollection } from '../../../src/store/types.ts';
-
-function spec(name: string, dimensions = 4): NewCollection {
-  return { name, modelTarget: 'default', model: 'use-lite@1', dimensions, backend: 'hnsw', hnsw: DEFAULT_HNSW, hybridAlpha: 0.5 };
-}
-
-function doc(id: string, text: string, extra: Partial<DocumentWrite> = {}): DocumentWrite {
-  return { id, text, contentHash: `h:${text}`, vectors: new Map(), ...extra };
-}
+import { doc, openTempStore, removeTempStore, spec } from '../../helpers/store.ts';
 
 describe('keyword search', () => {
   let dir: string;
   let store: SqliteStore;
 
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'sextant-store-'));
-    store = SqliteStore.open(join(dir, 'data'));
+    ({ dir, store } = openTempStore());
     store.createCollection(spec('a'));
     store.createCollection(spec('b'));
   });
-  afterEach(() => {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => removeTempStore(store, dir));
 
   it('ranks stemmed matches: "wings" finds "wing"', () => {
     store.upsertDocuments('a', [

@@ -6,23 +6,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_HNSW } from '../../../src/values/backend.ts';
 import { DB_FILE, SqliteStore } from '../../../src/store/sqlite-store.ts';
 import type { NewCollection } from '../../../src/store/types.ts';
-
-function spec(name: string, dimensions = 4): NewCollection {
-  return { name, modelTarget: 'default', model: 'use-lite@1', dimensions, backend: 'hnsw', hnsw: DEFAULT_HNSW, hybridAlpha: 0.5 };
-}
+import { openTempStore, removeTempStore, spec } from '../../helpers/store.ts';
 
 describe('SqliteStore', () => {
   let dir: string;
   let store: SqliteStore;
 
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'sextant-store-'));
-    store = SqliteStore.open(join(dir, 'data'));
-  });
-  afterEach(() => {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  beforeEach(() => ({ dir, store } = openTempStore()));
+  afterEach(() => removeTempStore(store, dir));
 
   it('exposes its repositories over one connection: what one writes, the others and the Store methods read', () => {
     expect(store.path).toBe(join(dir, 'data', DB_FILE));

@@ -8,10 +8,7 @@ import { InvalidVectorError } from '../../../src/errors.ts';
 import { DEFAULT_HNSW } from '../../../src/values/backend.ts';
 import { DB_FILE, SqliteStore } from '../../../src/store/sqlite-store.ts';
 import { decodeVector, encodeVector, validateVector } from '../../../src/store/vector-codec.ts';
-
-function bits(v: Float32Array): number[] {
-  return [...new Uint32Array(v.buffer, v.byteOffset, v.length)];
-}
+import { bits } from '../../helpers/store.ts';
 
 /** The reference encoding, written out float by float. */
 function littleEndian(values: Float32Array): Buffer {
