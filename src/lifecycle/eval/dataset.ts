@@ -60,15 +60,17 @@ export function readEvalDataset(path: string): EvalDataset {
   if (!qrelsPath) throw new InvalidInputError(`dataset ${dir} has no qrels.tsv or qrels/test.tsv (expected the BEIR layout)`);
 
   const qrels = new Map<string, Map<string, number>>();
+  // One pattern for the header test and the lines: a first line with a decimal grade is data.
+  const SCORE = /^-?\d+(\.\d+)?$/;
   readText(qrelsPath)
     .split('\n')
     .forEach((raw, i) => {
       const line = raw.trim();
       if (!line) return;
       const cells = line.split(/\t|\s+/);
-      if (i === 0 && !/^-?\d+$/.test(cells[2] ?? '')) return; // header: query-id corpus-id score
+      if (i === 0 && !SCORE.test(cells[2] ?? '')) return; // header: query-id corpus-id score
       const [q, d, s] = cells;
-      if (!q || !d || s === undefined || !/^-?\d+(\.\d+)?$/.test(s)) {
+      if (!q || !d || s === undefined || !SCORE.test(s)) {
         throw new InvalidInputError(`${qrelsPath} line ${i + 1}: expected "query-id<TAB>corpus-id<TAB>score"`);
       }
       const grade = Number(s);
