@@ -1,5 +1,4 @@
 // Unit: batched bulk indexing (src/ingest/bulk.ts) over streamed files and arrays.
-import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bulkIndex, type BulkProgress, type IndexTarget } from '../../../src/ingest/bulk.ts';
 import { openRecords } from '../../../src/ingest/records.ts';
 import type { DocumentInput, UpsertResult } from '../../../src/search/documents.ts';
+import { writeBigJsonl } from '../../helpers/big-jsonl.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -68,16 +68,8 @@ describe('bulk indexing a streamed file', () => {
   let bigSize: number;
   const LINES = 40_000;
   beforeAll(async () => {
-    // ~40 MB; the last line is invalid, so reading the whole file would fail.
     big = join(dir, 'big.jsonl');
-    const out = createWriteStream(big);
-    const filler = 'lorem ipsum dolor sit amet '.repeat(37);
-    for (let i = 0; i < LINES; i++) {
-      if (!out.write(`{"_id":"d${i}","text":"${i} ${filler}"}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
-    }
-    out.end('{not json at the end\n');
-    await new Promise<void>((r) => out.once('close', () => r()));
-    bigSize = (await stat(big)).size;
+    bigSize = await writeBigJsonl(big, LINES);
   });
   it('bulk indexing reports bytes of the file as it goes, long before the end', async () => {
     const records = await openRecords(big, { text: 'text' });

@@ -1,11 +1,12 @@
 // Unit: the file readers of streaming ingest (src/ingest/records.ts), on real files.
-import { createWriteStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRecords, readRecords } from '../../../src/ingest/records.ts';
 import type { DocumentInput } from '../../../src/search/documents.ts';
+import { writeBigJsonl } from '../../helpers/big-jsonl.ts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const CRANFIELD = resolve(REPO_ROOT, '..', 'shared', 'datasets', 'cranfield', 'corpus.jsonl');
@@ -151,16 +152,8 @@ describe('records are read lazily', () => {
   let bigSize: number;
   const LINES = 40_000;
   beforeAll(async () => {
-    // ~40 MB; the last line is invalid, so reading the whole file would fail.
     big = join(dir, 'big.jsonl');
-    const out = createWriteStream(big);
-    const filler = 'lorem ipsum dolor sit amet '.repeat(37);
-    for (let i = 0; i < LINES; i++) {
-      if (!out.write(`{"_id":"d${i}","text":"${i} ${filler}"}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
-    }
-    out.end('{not json at the end\n');
-    await new Promise<void>((r) => out.once('close', () => r()));
-    bigSize = (await stat(big)).size;
+    bigSize = await writeBigJsonl(big, LINES);
   });
   it('stopping after the first record reads only the start of the file', async () => {
     const records = await openRecords(big, { text: 'text' });

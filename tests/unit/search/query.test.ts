@@ -18,6 +18,7 @@ import type { GenerationRow, KeywordHit } from '../../../src/store/types.ts';
 import { mulberry32 } from '../../../src/util/random.ts';
 import { DEFAULT_HNSW } from '../../../src/values/backend.ts';
 import { matchesFilter, type Filter, type Metadata } from '../../../src/values/filter.ts';
+import { unitVectors } from '../../helpers/vectors.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'sextant-query-test-'));
 let dirs = 0;
@@ -27,21 +28,6 @@ const DIM = 6;
 /** The collection's model: no such model exists, so any attempt to embed a text fails. */
 const MODEL = 'nomodel@1';
 const COLLECTION_ALPHA = 0.3;
-
-function unitVectors(count: number, dim: number, seed: number): Float32Array[] {
-  const r = mulberry32(seed);
-  return Array.from({ length: count }, () => {
-    const v = new Float32Array(dim);
-    let n = 0;
-    for (let i = 0; i < dim; i++) {
-      v[i] = Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
-      n += v[i]! * v[i]!;
-    }
-    n = Math.sqrt(n);
-    for (let i = 0; i < dim; i++) v[i] = v[i]! / n;
-    return v;
-  });
-}
 
 const cosine = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   let s = 0;

@@ -9,26 +9,12 @@ import { HnswIndex, type HnswOpenOptions } from '../../../../src/index/hnsw/inde
 import type { VectorHit } from '../../../../src/index/types.ts';
 import { DEFAULT_HNSW } from '../../../../src/values/backend.ts';
 import { mulberry32 as rng } from '../../../../src/util/random.ts';
+import { unitVectors } from '../../../helpers/vectors.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'sextant-hnsw-test-'));
 let dirCount = 0;
 const freshDir = () => join(root, `idx-${++dirCount}`, 'gen-1');
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-function unitVectors(count: number, dim: number, seed: number): Float32Array[] {
-  const r = rng(seed);
-  return Array.from({ length: count }, () => {
-    const v = new Float32Array(dim);
-    let n = 0;
-    for (let i = 0; i < dim; i++) {
-      v[i] = Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
-      n += v[i]! * v[i]!;
-    }
-    n = Math.sqrt(n);
-    for (let i = 0; i < dim; i++) v[i]! /= n;
-    return v;
-  });
-}
 
 /** A query with cosine ~0.9 to `base`: what a real query near a stored document looks like. */
 function near(base: Float32Array, seed: number): Float32Array {

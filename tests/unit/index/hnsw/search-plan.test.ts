@@ -9,6 +9,7 @@ import { FILTER_EF_FACTOR, FILTER_EXACT_COST, exactScanLimit, runSearch, type Hn
 import type { VectorHit } from '../../../../src/index/types.ts';
 import { mulberry32 } from '../../../../src/util/random.ts';
 import { matchesFilter, type Filter, type Metadata } from '../../../../src/values/filter.ts';
+import { unitVectors } from '../../../helpers/vectors.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'sextant-search-plan-test-'));
 let files = 0;
@@ -17,21 +18,6 @@ afterAll(async () => {
   for (const g of opened) await g.release().catch(() => undefined);
   rmSync(root, { recursive: true, force: true });
 });
-
-function unitVectors(count: number, dim: number, seed: number): Float32Array[] {
-  const r = mulberry32(seed);
-  return Array.from({ length: count }, () => {
-    const v = new Float32Array(dim);
-    let n = 0;
-    for (let i = 0; i < dim; i++) {
-      v[i] = Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
-      n += v[i]! * v[i]!;
-    }
-    n = Math.sqrt(n);
-    for (let i = 0; i < dim; i++) v[i] = v[i]! / n;
-    return v;
-  });
-}
 
 const cosine = (a: Float32Array, b: Float32Array) => {
   let s = 0;
