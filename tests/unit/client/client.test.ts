@@ -3,7 +3,7 @@
  * /openapi.json, every response parses with the schema its type comes from, errors carry the
  * server's code, and retries, timeouts and aborts behave.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -30,7 +30,7 @@ import {
   apiError,
   type Job,
 } from 'sextant/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { API_ERROR_CODES } from '../../../src/api/errors.ts';
 import * as responses from '../../../src/api/responses.ts';
 import type { RunningServer } from '../../../src/api/server.ts';
@@ -53,7 +53,11 @@ let dataset: string;
 
 beforeAll(async () => {
   dir = await tempDir('sextant-client-');
-  server = await startTestServer({ dataDir: join(dir.path, 'data'), apiKeys: KEYS });
+  // A private copy of the models: these tests import a model and set an alias, which must not
+  // leak into the models directory other test files share.
+  const modelsDir = join(dir.path, 'models');
+  await cp(inject('modelsDir'), modelsDir, { recursive: true });
+  server = await startTestServer({ dataDir: join(dir.path, 'data'), modelsDir, apiKeys: KEYS });
   admin = new SextantClient({ url: server.url, apiKey: 'admin-key' });
   // A tiny BEIR folder over DOCS for eval, tune and the evaluation set.
   dataset = join(dir.path, 'beir');
