@@ -63,6 +63,29 @@ describe.skipIf(!cranfield || !cisi)('drift detection: Cranfield reference, CISI
     expect(res.status).toBe(200);
   };
 
+  /** Cranfield's first 100 queries as the supplied query reference (the query state starts over). */
+  const supplyCranfieldReference = async (): Promise<void> => {
+    const ref = await api<{ references: { count: number; source: string }[] }>(app.url, 'POST', `/v1/collections/${NAME}/drift/reference`, {
+      queries: readQueries(cranfield!).slice(0, 100).map((q) => q.text),
+    });
+    expect(ref.status).toBe(200);
+    expect(ref.body.references[0]).toMatchObject({ count: 100, source: 'supplied' });
+  };
+
+  /** Searches CISI queries a window at a time until the queries drift (at most `windows` windows). */
+  const streamCisiQueries = async (windows: number): Promise<{ states: string[]; detectedAt?: number }> => {
+    const queries = readQueries(cisi!);
+    const W = driftConfigFrom(app.service.context.store.getCollection(NAME)!.settings).queries.window;
+    const states: string[] = [];
+    for (let w = 0; w < windows; w++) {
+      for (const q of queries.slice(w * W, (w + 1) * W)) await search(q.text);
+      const body = await getDrift();
+      states.push(body.kinds.queries.state);
+      if (body.kinds.queries.state === 'drifted') return { states, detectedAt: w + 1 };
+    }
+    return { states };
+  };
+
   beforeAll(async () => {
     data = await tempDir('sextant-drift-');
     app = await startDriftApp(data.path);
@@ -95,11 +118,7 @@ describe.skipIf(!cranfield || !cisi)('drift detection: Cranfield reference, CISI
 
   it('Cranfield queries after the first 100 stay ok in at least 95% of windows', async () => {
     const queries = readQueries(cranfield!);
-    const ref = await api<{ references: { count: number; source: string }[] }>(app.url, 'POST', `/v1/collections/${NAME}/drift/reference`, {
-      queries: queries.slice(0, 100).map((q) => q.text),
-    });
-    expect(ref.status).toBe(200);
-    expect(ref.body.references[0]).toMatchObject({ count: 100, source: 'supplied' });
+    await supplyCranfieldReference();
 
     // The remaining 125 go through real searches (5 real windows); the events give us their embeddings.
     const seen: QueryObserved[] = [];
@@ -160,16 +179,8 @@ describe.skipIf(!cranfield || !cisi)('drift detection: Cranfield reference, CISI
   });
 
   it('a stream of CISI queries (real searches) is drifted within 3 windows', async () => {
-    const queries = readQueries(cisi!);
-    const W = driftConfigFrom(app.service.context.store.getCollection(NAME)!.settings).queries.window;
-    const states: string[] = [];
-    let detectedAt: number | undefined;
-    for (let w = 0; w < 4 && detectedAt === undefined; w++) {
-      for (const q of queries.slice(w * W, (w + 1) * W)) await search(q.text);
-      const body = await getDrift();
-      states.push(body.kinds.queries.state);
-      if (body.kinds.queries.state === 'drifted') detectedAt = w + 1;
-    }
+    await supplyCranfieldReference();
+    const { states, detectedAt } = await streamCisiQueries(4);
     const body = await getDrift();
     const last = Object.fromEntries(body.metrics.filter((m) => m.kind === 'queries').map((m) => [m.name, m.value]));
     figures.cisi_query_states = states;
@@ -224,12 +235,20 @@ describe.skipIf(!cranfield || !cisi)('drift detection: Cranfield reference, CISI
   });
 
   it('keeps references and state across a restart', async () => {
+    await supplyCranfieldReference();
+    expect((await streamCisiQueries(4)).detectedAt).toBeDefined();
+    const before = await getDrift();
     await app.close();
     app = await startDriftApp(data.path);
     const body = await getDrift();
     expect(body.state).toBe('drifted');
+    expect(body.kinds.queries.state).toBe('drifted');
     expect(body.kinds.queries.reference).toMatchObject({ count: 100, source: 'supplied' });
     expect(body.kinds.documents.reference?.source).toBe('sampled');
+    // Everything but the partial window in memory (a restart evaluates full windows only and drops the rest).
+    const settled = (kinds: DriftBody['kinds']) => Object.fromEntries(Object.entries(kinds).map(([k, v]) => [k, { ...v, buffered: undefined, collecting: undefined }]));
+    expect(settled(body.kinds)).toEqual(settled(before.kinds));
+    expect(body.history).toEqual(before.history);
     expect(body.history.length).toBeGreaterThan(10);
   });
 });

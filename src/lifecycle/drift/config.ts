@@ -3,7 +3,7 @@
  * per collection in `settings.drift` (snake_case keys, as the API takes them).
  *
  * Defaults were chosen by measurement with USE-Lite (512-d) on Cranfield and CISI
- * (tests/drift.test.ts prints the figures):
+ * (tests/acceptance/drift.test.ts prints the figures):
  * - query windows of 25: Cranfield queries 101-225 against the first 100 have a centroid
  *   distance of at most ~0.05, CISI query windows 0.39-0.54, and a window with 40% CISI
  *   queries ~0.10, hence 0.10. The MMD test alone is not enough: the two halves of Cranfield's

@@ -283,9 +283,10 @@ export class DriftReferences {
   ): void {
     const k = target.reference;
     const sameBaseline = kind === 'documents' && k.sample?.generation === ref.generation && why === 'collection grew';
-    this.store.putDriftReference({ collection: row.name, kind, generation: ref.generation, vectors: ref.vectors, scores: scoresJson(ref, meta) });
+    const stored = this.store.putDriftReference({ collection: row.name, kind, generation: ref.generation, vectors: ref.vectors, scores: scoresJson(ref, meta) });
     k.sample = prepareReference({ kind, generation: ref.generation, vectors: ref.vectors, top1: ref.top1, tokens: ref.tokens && ref.tokens.texts > 0 ? ref.tokens : undefined }, config.maxPerSide);
-    k.meta = meta;
+    // The row's own time, so the reference reads the same before and after a restart.
+    k.meta = { ...meta, createdAt: stored.createdAt };
     if (!sameBaseline) {
       // A new baseline: what was measured against the old one no longer applies.
       k.epoch++;
