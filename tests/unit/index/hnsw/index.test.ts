@@ -2,7 +2,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, InvalidInputError, InvalidVectorError } from '../../../../src/errors.ts';
 import { matchesFilter, type Filter, type Metadata } from '../../../../src/values/filter.ts';
 import { HnswIndex, type HnswOpenOptions } from '../../../../src/index/hnsw/index.ts';
@@ -75,9 +75,13 @@ describe('HnswIndex search quality', () => {
   let index: HnswIndex;
   let docs: Map<string, Doc>;
 
-  it('builds 5,000 x 64 and reports count and kind', async () => {
+  // Built once for the file's tests (each runs alone too: -t).
+  beforeAll(async () => {
     index = await openIndex(freshDir(), DIM);
     docs = await fill(index, vectors);
+  });
+
+  it('builds 5,000 x 64 and reports count and kind', async () => {
     expect(await index.count()).toBe(5000);
     expect(index.kind).toBe('hnsw');
     expect(index.remote).toBe(false);
@@ -312,9 +316,12 @@ describe('HnswIndex filtered search', () => {
     ['array contains + $nin', { tags: 'a', cat: { $nin: ['news'] } }, N / 3 - N / 15],
   ];
 
-  it('builds the filtered fixture', async () => {
+  beforeAll(async () => {
     index = await openIndex(freshDir(), DIM);
     docs = await fill(index, vectors, meta);
+  });
+
+  it('builds the filtered fixture', () => {
     for (const [, filter, expected] of cases) {
       expect([...docs.values()].filter((d) => matchesFilter(filter, d.metadata)).length).toBe(expected);
     }
