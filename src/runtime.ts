@@ -10,6 +10,7 @@ import { Lifecycle, type LifecycleOptions } from './lifecycle/lifecycle.ts';
 import type { DriftDeps } from './lifecycle/drift/deps.ts';
 import type { EvalDeps } from './lifecycle/eval/deps.ts';
 import type { ReembedDeps } from './lifecycle/reembed/jobs.ts';
+import type { FeedbackDeps } from './lifecycle/training/feedback.ts';
 import { SearchService } from './search/service.ts';
 
 export interface Runtime {
@@ -38,12 +39,13 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     throw err;
   }
   // The root hands each part only what it works with (typed as narrow repositories), not the
-  // whole search service: re-embedding, drift detection, evaluation and the policy each get their own.
+  // whole search service: re-embedding, drift detection, evaluation, the policy and feedback each get their own.
   const ctx = service.context;
   const reembed: ReembedDeps = { collections: ctx.store, documents: ctx.store, jobs: ctx.store, engines: ctx.engines, indexes: ctx.indexes, writes: ctx.writes };
   const drift: DriftDeps = { events: ctx.events, store: ctx.store, engines: ctx.engines, indexes: ctx.indexes };
   const evaluation: EvalDeps = { search: service, engines: ctx.engines, store: ctx.store, indexes: ctx.indexes };
-  const lifecycle = new Lifecycle({ eval: evaluation, reembed, drift, policy: { store: ctx.store, engines: ctx.engines } }, config, options);
+  const feedback: FeedbackDeps = { feedback: ctx.store, collections: ctx.store, documents: ctx.store };
+  const lifecycle = new Lifecycle({ eval: evaluation, reembed, drift, policy: { store: ctx.store, engines: ctx.engines }, feedback }, config, options);
   if (options.startJobs !== false) lifecycle.start();
   let closing: Promise<void> | undefined;
   return {

@@ -227,6 +227,24 @@ export const tuneResult = z.object({
 
 export const evalSetDeleted = z.object({ deleted: z.literal(true) });
 
+export const feedbackStored = z.object({ stored: z.number().int().describe('Feedback items stored (all of the request)') });
+
+export const feedbackItem = z.object({
+  id: z.number().int().describe('Increasing with arrival; the `after` cursor of GET …/feedback'),
+  query: z.string(),
+  relevant: z.array(z.string()),
+  not_relevant: z.array(z.string()),
+  created_at: timestamp,
+});
+
+export const feedbackList = z.object({
+  count: z.number().int().describe('Feedback items the collection holds in all (every page)'),
+  items: z.array(feedbackItem).describe('Oldest first'),
+  next: z.number().int().nullable().describe('Pass as `after` for the next page; null on the last page'),
+});
+
+export const feedbackDeleted = z.object({ deleted: z.number().int().describe('Feedback items removed') });
+
 export const health = z.object({ status: z.literal('ok') });
 export const readiness = z
   .object({

@@ -9,6 +9,7 @@ import { driftSettingsSchema } from '../lifecycle/drift/config.ts';
 import { MAX_REFERENCE_QUERIES } from '../lifecycle/drift/monitor.ts';
 import { DEFAULT_GATE_MARGIN } from '../lifecycle/eval/eval-set.ts';
 import { DEFAULT_TARGET_RECALL } from '../lifecycle/eval/tune.ts';
+import { feedbackItemIssues } from '../lifecycle/training/feedback.ts';
 import { FORBIDDEN_FIELD } from '../values/filter.ts';
 
 export type Limits = Pick<Config, 'maxDocsPerRequest' | 'maxTextChars' | 'maxK'>;
@@ -117,6 +118,21 @@ export function schemasFor(limits: Limits) {
     z.object({ filter: jsonObject() }).strict(),
   ]);
   const text = z.string().min(1).max(limits.maxTextChars);
+  const judgedIds = z.array(docId).max(limits.maxDocsPerRequest);
+  const feedbackItem = z
+    .object({
+      query: text.describe('The query as the user searched it; not empty or only whitespace'),
+      relevant: judgedIds.min(1).describe('Ids of documents of the collection the user judged relevant (at least one, no repeats)'),
+      not_relevant: judgedIds.optional().describe('Ids judged not relevant (none of them relevant, no repeats)'),
+    })
+    .strict()
+    .superRefine((item, ctx) => {
+      for (const issue of feedbackItemIssues({ query: item.query, relevant: item.relevant, notRelevant: item.not_relevant })) {
+        // An empty query or relevant list already failed its min(1) above: one issue each, not two.
+        if ((issue.path[0] === 'query' && item.query === '') || (issue.path[0] === 'relevant' && item.relevant.length === 0)) continue;
+        ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message, input: item });
+      }
+    });
   const hnsw = z
     .object({
       M: z.number().int().min(2).max(128).optional(),
@@ -205,6 +221,9 @@ export function schemasFor(limits: Limits) {
       })
       .strict()
       .refine((b) => b.query !== undefined || b.vector !== undefined, { message: 'give "query" (text) or "vector"' }),
+    feedback: z
+      .object({ items: z.array(feedbackItem).min(1).max(limits.maxDocsPerRequest).describe(`1 to ${limits.maxDocsPerRequest} items, stored all or nothing`) })
+      .strict(),
     driftReference: z
       .object({
         queries: z.array(z.string().trim().min(1).max(limits.maxTextChars)).min(2).max(MAX_REFERENCE_QUERIES).optional(),

@@ -37,6 +37,9 @@ export const ROUTES = {
   getEvalSet: ['GET', '/v1/collections/{name}/eval-set'],
   setEvalSet: ['PUT', '/v1/collections/{name}/eval-set'],
   deleteEvalSet: ['DELETE', '/v1/collections/{name}/eval-set'],
+  addFeedback: ['POST', '/v1/collections/{name}/feedback'],
+  listFeedback: ['GET', '/v1/collections/{name}/feedback'],
+  deleteFeedback: ['DELETE', '/v1/collections/{name}/feedback'],
   upsertDocuments: ['POST', '/v1/collections/{name}/documents'],
   deleteDocuments: ['POST', '/v1/collections/{name}/documents/delete'],
   getDocument: ['GET', '/v1/collections/{name}/documents/{id}'],
@@ -159,6 +162,19 @@ export class SextantClient {
   }
   deleteEvalSet(name: string, call?: CallOptions): Promise<T.EvalSetDeleted> {
     return this.send('deleteEvalSet', call, { params: { name } });
+  }
+
+  // Feedback for training
+  /** Stores the items all or nothing; ids must be documents of the collection. */
+  addFeedback(name: string, items: readonly T.FeedbackItemInput[], call?: CallOptions): Promise<T.FeedbackStored> {
+    return this.send('addFeedback', call, { params: { name }, body: { items } });
+  }
+  /** One page, oldest first; pass the page's `next` as `after` for the following one (null: last page). */
+  listFeedback(name: string, options: { limit?: number; after?: number } = {}, call?: CallOptions): Promise<T.FeedbackList> {
+    return this.send('listFeedback', call, { params: { name }, query: { limit: options.limit, after: options.after } });
+  }
+  deleteFeedback(name: string, call?: CallOptions): Promise<T.FeedbackDeleted> {
+    return this.send('deleteFeedback', call, { params: { name } });
   }
 
   // Documents and search

@@ -1,6 +1,6 @@
 /**
  * The model-lifecycle service: re-embedding jobs with their quality gate, drift detection and
- * the policy that acts on it. Built on the search service, whose events it subscribes to; the
+ * the policy that acts on it, and the user feedback kept for training. Built on the search service, whose events it subscribes to; the
  * search service never sees it. The composition root (src/runtime.ts) builds one per process,
  * so the server and CLI commands that open a data directory watch collections the same way.
  */
@@ -10,6 +10,7 @@ import { DriftMonitor } from './drift/monitor.ts';
 import type { EvalDeps } from './eval/deps.ts';
 import { evalSetGate } from './eval/gate.ts';
 import { JobRunner, type JobHooks, type ReembedDeps } from './reembed/jobs.ts';
+import type { FeedbackDeps } from './training/feedback.ts';
 import { attachPolicy, createDriftPolicy, type DriftPolicy, type PolicySources } from './policy.ts';
 
 /** Each part gets only what it works with, from the composition root (src/runtime.ts). */
@@ -20,6 +21,8 @@ export interface LifecycleDeps {
   readonly reembed: ReembedDeps;
   readonly drift: DriftDeps;
   readonly policy: PolicySources;
+  /** What user feedback for training is stored in and checked against (src/lifecycle/training/). */
+  readonly feedback: FeedbackDeps;
 }
 
 export interface LifecycleOptions {
@@ -36,12 +39,16 @@ export class Lifecycle {
   /** For evaluation and tuning (src/lifecycle/eval/), from the API and the CLI. */
   readonly eval: EvalDeps;
 
+  /** For user feedback (src/lifecycle/training/feedback.ts), from the API. */
+  readonly feedback: FeedbackDeps;
+
   constructor(
     deps: LifecycleDeps,
     readonly config: Config,
     options: LifecycleOptions = {},
   ) {
     this.eval = deps.eval;
+    this.feedback = deps.feedback;
     this.jobs = new JobRunner(deps.reembed, config, options.hooks ?? { gate: evalSetGate(deps.eval) });
     this.drift = new DriftMonitor(deps.drift);
     this.policy = createDriftPolicy(deps.policy, this.drift, (collection, reason) => this.jobs.start(collection, { reason }));

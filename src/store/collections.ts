@@ -14,6 +14,7 @@ import { deleteCollectionChanges } from './change-log.ts';
 import type { StoreDatabase } from './database.ts';
 import { deleteCollectionDocuments, deleteGenerationVectors } from './documents.ts';
 import { deleteCollectionDrift } from './drift.ts';
+import { deleteCollectionFeedback } from './feedback.ts';
 import { KeywordIndex, type CollectionKeys } from './keyword.ts';
 import { isPlainObject, nowIso, parseJsonObject, requireName } from './rows.ts';
 import type { CollectionRow, CollectionsRepository, GenerationRow, GenerationState, NewCollection } from './types.ts';
@@ -167,6 +168,7 @@ export class SqliteCollections implements CollectionsRepository, CollectionKeys 
       this.db.stmt('DELETE FROM generations WHERE collection = ?').run(name);
       this.db.stmt('DELETE FROM collections WHERE name = ?').run(name);
       deleteCollectionDrift(this.db, name);
+      deleteCollectionFeedback(this.db, name);
       new KeywordIndex(this.db, record.key).drop();
       return true;
     });

@@ -18,6 +18,13 @@ export function parseJsonObject(text: string): Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }
 
+/** A JSON column that should hold an array of strings (document ids); anything else is corrupt. */
+export function parseJsonStringArray(text: string, what: string): string[] {
+  const value: unknown = JSON.parse(text);
+  if (!Array.isArray(value) || !value.every((x) => typeof x === 'string')) throw new Error(`corrupt ${what}: expected a JSON array of strings`);
+  return value as string[];
+}
+
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

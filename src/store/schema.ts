@@ -128,6 +128,22 @@ const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE changes ADD COLUMN generation INTEGER;
     `);
   },
+  (db) => {
+    db.exec(`
+      -- User feedback on search results, kept for training: one row per (query, judged ids).
+      -- No foreign key, as drift rows: deleteCollection removes a collection's rows explicitly.
+      -- AUTOINCREMENT: ids never go backwards, so a listing cursor (the last id seen) stays valid.
+      CREATE TABLE feedback (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        collection   TEXT NOT NULL,
+        query        TEXT NOT NULL,
+        relevant     TEXT NOT NULL,              -- JSON array of document ids
+        not_relevant TEXT NOT NULL DEFAULT '[]', -- JSON array of document ids
+        created_at   TEXT NOT NULL
+      );
+      CREATE INDEX feedback_by_collection ON feedback(collection, id);
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

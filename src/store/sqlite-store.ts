@@ -1,6 +1,6 @@
 /**
  * The SQLite store: every repository (collections.ts, documents.ts, change-log.ts, keyword.ts,
- * jobs.ts, drift.ts) over one shared connection (database.ts). Each repository is a readonly
+ * jobs.ts, drift.ts, feedback.ts) over one shared connection (database.ts). Each repository is a readonly
  * property, so a caller can be handed the one it needs; the store also implements `Store` by
  * delegation, one line per method, for callers not yet moved to a repository.
  *
@@ -14,6 +14,7 @@ import { SqliteCollections } from './collections.ts';
 import { StoreDatabase } from './database.ts';
 import { SqliteDocuments } from './documents.ts';
 import { SqliteDrift } from './drift.ts';
+import { SqliteFeedback } from './feedback.ts';
 import { SqliteJobs } from './jobs.ts';
 import { SqliteKeyword } from './keyword.ts';
 import type {
@@ -28,6 +29,9 @@ import type {
   DriftKindRow,
   DriftReferenceRow,
   DriftRepository,
+  FeedbackRepository,
+  FeedbackRow,
+  FeedbackWrite,
   GenerationRow,
   HitDocument,
   JobPatch,
@@ -48,6 +52,7 @@ export class SqliteStore implements Store {
   readonly keyword: KeywordRepository;
   readonly jobs: JobsRepository;
   readonly drift: DriftRepository;
+  readonly feedback: FeedbackRepository;
   /** Path of the database file. */
   readonly path: string;
 
@@ -61,6 +66,7 @@ export class SqliteStore implements Store {
     this.keyword = new SqliteKeyword(database, collections);
     this.jobs = new SqliteJobs(database);
     this.drift = new SqliteDrift(database);
+    this.feedback = new SqliteFeedback(database);
   }
 
   static open(dataDir: string): SqliteStore {
@@ -208,5 +214,20 @@ export class SqliteStore implements Store {
   }
   listDriftHistory(collection: string, options?: { kind?: DriftKindRow; limit?: number }): DriftHistoryRow[] {
     return this.drift.listDriftHistory(collection, options);
+  }
+
+  // ---- feedback ----
+
+  addFeedback(collection: string, items: readonly FeedbackWrite[]): FeedbackRow[] {
+    return this.feedback.addFeedback(collection, items);
+  }
+  listFeedback(collection: string, options?: { afterId?: number; limit?: number }): FeedbackRow[] {
+    return this.feedback.listFeedback(collection, options);
+  }
+  countFeedback(collection: string): number {
+    return this.feedback.countFeedback(collection);
+  }
+  deleteFeedback(collection: string): number {
+    return this.feedback.deleteFeedback(collection);
   }
 }

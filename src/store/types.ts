@@ -129,6 +129,18 @@ export interface DriftHistoryRow {
   readonly createdAt: string;
 }
 
+/** One feedback item: a query and the documents a user judged relevant (and not relevant) for it. */
+export interface FeedbackRow {
+  readonly id: number;
+  readonly collection: string;
+  readonly query: string;
+  readonly relevant: readonly string[];
+  readonly notRelevant: readonly string[];
+  readonly createdAt: string;
+}
+
+export type FeedbackWrite = Pick<FeedbackRow, 'query' | 'relevant' | 'notRelevant'>;
+
 export interface NewCollection {
   readonly name: string;
   readonly modelTarget: string;
@@ -145,7 +157,7 @@ export interface CollectionsRepository {
   getCollection(name: string): CollectionRow | undefined;
   listCollections(): CollectionRow[];
   updateCollection(name: string, patch: Partial<Pick<CollectionRow, 'modelTarget' | 'hnsw' | 'hybridAlpha' | 'settings'>>): CollectionRow;
-  /** Removes the collection with its documents, vectors, generations, changes and keyword index. */
+  /** Removes the collection with its documents, vectors, generations, changes, keyword index, drift rows and feedback. */
   deleteCollection(name: string): boolean;
 
   createGeneration(collection: string, spec: { model: string; dimensions: number; backend: BackendKind }): GenerationRow;
@@ -241,6 +253,20 @@ export interface DriftRepository {
   listDriftHistory(collection: string, options?: { kind?: DriftKindRow; limit?: number }): DriftHistoryRow[];
 }
 
+/** User feedback kept for training (feedback.ts). */
+export interface FeedbackRepository {
+  /**
+   * Appends the items in one transaction (all or nothing) and returns their rows, in order. The
+   * caller checks the collection and the document ids; this checks only each item's shape.
+   */
+  addFeedback(collection: string, items: readonly FeedbackWrite[]): FeedbackRow[];
+  /** Oldest first: at most `limit` (default 100) rows with an id above `afterId` (default 0). */
+  listFeedback(collection: string, options?: { afterId?: number; limit?: number }): FeedbackRow[];
+  countFeedback(collection: string): number;
+  /** Removes every feedback row of the collection; returns how many. */
+  deleteFeedback(collection: string): number;
+}
+
 /**
  * Every repository behind one object (`SqliteStore`). New code should take the one repository it
  * needs; this interface stays until callers have moved.
@@ -251,6 +277,7 @@ export interface Store
     ChangeLogRepository,
     KeywordRepository,
     JobsRepository,
-    DriftRepository {
+    DriftRepository,
+    FeedbackRepository {
   close(): void;
 }

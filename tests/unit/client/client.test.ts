@@ -67,6 +67,9 @@ beforeAll(async () => {
     ['{"_id":"q1","text":"flutter of wings at supersonic speed"}', '{"_id":"q2","text":"classification of libraries"}'].join('\n'),
   );
   await writeFile(join(dataset, 'qrels.tsv'), 'query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td4\t1\n');
+  // The collection the other tests read (each test runs alone, so none may rely on another's writes).
+  await admin.createCollection({ name: 'papers' });
+  await admin.upsertDocuments('papers', DOCS);
 });
 
 afterAll(async () => {
@@ -133,42 +136,42 @@ describe('every operation against a real server', () => {
   });
 
   it('collections, documents and search', async () => {
-    const created = responses.collection.parse(await admin.createCollection({ name: 'papers', hybrid_alpha: 0.4 }));
-    expect([created.name, created.model, created.document_count]).toEqual(['papers', 'use-lite@1', 0]);
-    await expect(admin.createCollection({ name: 'papers' })).rejects.toBeInstanceOf(CollectionExistsApiError);
-    expect(responses.upsertResult.parse(await admin.upsertDocuments('papers', DOCS))).toEqual({ upserted: 4, unchanged: 0, count: 4 });
-    expect(responses.collection.parse(await admin.getCollection('papers')).document_count).toBe(4);
-    expect(responses.collectionList.parse(await admin.listCollections()).collections.map((c) => c.name)).toEqual(['papers']);
-    expect(responses.collection.parse(await admin.updateCollection('papers', { hybrid_alpha: 0.5 })).hybrid_alpha).toBe(0.5);
+    const created = responses.collection.parse(await admin.createCollection({ name: 'library', hybrid_alpha: 0.4 }));
+    expect([created.name, created.model, created.document_count]).toEqual(['library', 'use-lite@1', 0]);
+    await expect(admin.createCollection({ name: 'library' })).rejects.toBeInstanceOf(CollectionExistsApiError);
+    expect(responses.upsertResult.parse(await admin.upsertDocuments('library', DOCS))).toEqual({ upserted: 4, unchanged: 0, count: 4 });
+    expect(responses.collection.parse(await admin.getCollection('library')).document_count).toBe(4);
+    expect(responses.collectionList.parse(await admin.listCollections()).collections.map((c) => c.name)).toEqual(['library', 'papers']);
+    expect(responses.collection.parse(await admin.updateCollection('library', { hybrid_alpha: 0.5 })).hybrid_alpha).toBe(0.5);
 
-    const doc = responses.document.parse(await admin.getDocument('papers', 'd1'));
+    const doc = responses.document.parse(await admin.getDocument('library', 'd1'));
     expect([doc.title, doc.metadata]).toEqual(['Wings', { topic: 'aero', year: 1960 }]);
-    const dense = responses.searchResponse.parse(await admin.search('papers', { query: 'wing flutter', k: 2, include_text: true }));
+    const dense = responses.searchResponse.parse(await admin.search('library', { query: 'wing flutter', k: 2, include_text: true }));
     expect(dense.results[0]!.id).toBe('d1');
     expect(dense.results[0]!.text).toBe(DOCS[0]!.text);
-    const filtered = await admin.search('papers', { mode: 'hybrid', query: 'library documents', filter: { topic: 'library', year: { $gt: 1970 } }, explain: true });
+    const filtered = await admin.search('library', { mode: 'hybrid', query: 'library documents', filter: { topic: 'library', year: { $gt: 1970 } }, explain: true });
     expect(filtered.results.map((r) => r.id)).toEqual(['d3']);
     expect(filtered.results[0]!.explain?.alpha).toBe(0.5);
-    const keyword = await admin.search('papers', { mode: 'keyword', query: 'catalogue' });
+    const keyword = await admin.search('library', { mode: 'keyword', query: 'catalogue' });
     expect(keyword.results.map((r) => r.id)).toEqual(['d4']);
 
     // A supplied vector is stored as sent (normalised) for the live generation.
     const vector = (await admin.embed({ input: 'an unrelated text about cooking pasta' })).data[0]!.embedding as number[];
     const scaled = vector.map((x) => x * 3);
-    expect((await admin.upsertDocuments('papers', [{ id: 'v1', text: 'stored with its own vector', vector: scaled }])).upserted).toBe(1);
-    const byVector = await admin.search('papers', { vector, k: 1 });
+    expect((await admin.upsertDocuments('library', [{ id: 'v1', text: 'stored with its own vector', vector: scaled }])).upserted).toBe(1);
+    const byVector = await admin.search('library', { vector, k: 1 });
     expect(byVector.results[0]!.id).toBe('v1');
     expect(byVector.results[0]!.score).toBeCloseTo(1, 5);
     // The same text with another vector is a change; the same vector again is not.
-    expect((await admin.upsertDocuments('papers', [{ id: 'v1', text: 'stored with its own vector', vector: scaled }])).unchanged).toBe(1);
-    await expect(admin.upsertDocuments('papers', [{ id: 'v2', text: 't', vector: [1, 2, 3] }])).rejects.toBeInstanceOf(InvalidVectorApiError);
-    await expect(admin.getDocument('papers', 'v2')).rejects.toBeInstanceOf(DocumentNotFoundApiError);
+    expect((await admin.upsertDocuments('library', [{ id: 'v1', text: 'stored with its own vector', vector: scaled }])).unchanged).toBe(1);
+    await expect(admin.upsertDocuments('library', [{ id: 'v2', text: 't', vector: [1, 2, 3] }])).rejects.toBeInstanceOf(InvalidVectorApiError);
+    await expect(admin.getDocument('library', 'v2')).rejects.toBeInstanceOf(DocumentNotFoundApiError);
 
-    expect(responses.deletedDocuments.parse(await admin.deleteDocument('papers', 'v1'))).toEqual({ deleted: 1, ids: ['v1'] });
-    await admin.upsertDocuments('papers', [{ id: 'tmp1', text: 'temporary one', metadata: { topic: 'tmp' } }, { id: 'tmp2', text: 'temporary two', metadata: { topic: 'tmp' } }]);
-    expect((await admin.deleteDocuments('papers', { filter: { topic: 'tmp' } })).ids.sort()).toEqual(['tmp1', 'tmp2']);
-    await admin.upsertDocuments('papers', [{ id: 'tmp3', text: 'temporary three' }]);
-    expect(await admin.deleteDocuments('papers', { ids: ['tmp3', 'never'] })).toEqual({ deleted: 1, ids: ['tmp3'] });
+    expect(responses.deletedDocuments.parse(await admin.deleteDocument('library', 'v1'))).toEqual({ deleted: 1, ids: ['v1'] });
+    await admin.upsertDocuments('library', [{ id: 'tmp1', text: 'temporary one', metadata: { topic: 'tmp' } }, { id: 'tmp2', text: 'temporary two', metadata: { topic: 'tmp' } }]);
+    expect((await admin.deleteDocuments('library', { filter: { topic: 'tmp' } })).ids.sort()).toEqual(['tmp1', 'tmp2']);
+    await admin.upsertDocuments('library', [{ id: 'tmp3', text: 'temporary three' }]);
+    expect(await admin.deleteDocuments('library', { ids: ['tmp3', 'never'] })).toEqual({ deleted: 1, ids: ['tmp3'] });
   });
 
   it('drift, evaluation, tuning and the evaluation set', async () => {
@@ -205,6 +208,27 @@ describe('every operation against a real server', () => {
     const rolled = responses.collection.parse(await admin.rollback('papers'));
     expect(job.previous_generation).not.toBeNull();
     expect(rolled.generation).toBe(job.previous_generation);
+  });
+
+  it('feedback: addFeedback, listFeedback, deleteFeedback', async () => {
+    await admin.createCollection({ name: 'judged' });
+    await admin.upsertDocuments('judged', DOCS);
+    const items = [
+      { query: 'wing flutter', relevant: ['d1'], not_relevant: ['d3'] },
+      { query: 'library catalogue', relevant: ['d4', 'd3'] },
+      { query: 'boundary layers', relevant: ['d2'] },
+    ];
+    expect(responses.feedbackStored.parse(await admin.addFeedback('judged', items))).toEqual({ stored: 3 });
+    const first = responses.feedbackList.parse(await admin.listFeedback('judged', { limit: 2 }));
+    expect([first.count, first.items.map((i) => i.query), first.items[1]!.not_relevant]).toEqual([3, ['wing flutter', 'library catalogue'], []]);
+    const rest = await admin.listFeedback('judged', { limit: 2, after: first.next! });
+    expect([rest.items.map((i) => i.query), rest.next]).toEqual([['boundary layers'], null]);
+    const unknown = (await admin.addFeedback('judged', [{ query: 'q', relevant: ['nope'] }]).catch((e: unknown) => e)) as InvalidInputApiError;
+    expect(unknown).toBeInstanceOf(InvalidInputApiError);
+    expect(unknown.details).toMatchObject({ unknown_ids: ['nope'] });
+    expect(responses.feedbackDeleted.parse(await admin.deleteFeedback('judged'))).toEqual({ deleted: 3 });
+    expect((await admin.listFeedback('judged')).count).toBe(0);
+    await admin.deleteCollection('judged');
   });
 
   it('deleteCollection', async () => {

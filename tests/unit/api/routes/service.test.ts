@@ -85,6 +85,7 @@ describe('readiness, metrics and OpenAPI', () => {
       '/v1/collections/{name}/eval': ['post'],
       '/v1/collections/{name}/tune': ['post'],
       '/v1/collections/{name}/eval-set': ['delete', 'get', 'put'],
+      '/v1/collections/{name}/feedback': ['delete', 'get', 'post'],
       '/v1/collections/{name}/documents': ['post'],
       '/v1/collections/{name}/documents/delete': ['post'],
       '/v1/collections/{name}/documents/{id}': ['delete', 'get'],
