@@ -17,6 +17,38 @@ export const onnxEntrySchema = fileEntrySchema.extend({
   dtype: z.enum(['fp32', 'fp16', 'int8', 'uint8', 'q4']),
 });
 
+const MODEL_ID = /^[a-z0-9][a-z0-9._-]*@[a-z0-9][a-z0-9._-]*$/i;
+const metricsSchema = z.record(z.string().min(1), z.number());
+
+/**
+ * Where a trained version (src/models/trained/) came from: the version it was derived from, the data
+ * and settings it was trained with, and its validation metrics before and after training.
+ */
+export const lineageSchema = z.strictObject({
+  /** The version this one was trained from (its tokenizer; for an adapter, its graph too), 'name@version'. */
+  parent: z.string().regex(MODEL_ID),
+  /** The version whose vectors were the training target (distillation), when not the parent itself. */
+  teacher: z.string().regex(MODEL_ID).optional(),
+  /** 'adapter': the parent's graph followed by v -> v + vW; 'static': a token-vector table, no encoder. */
+  kind: z.enum(['adapter', 'static']),
+  /** The collection whose data it was trained on. */
+  collection: z.string().min(1),
+  data: z.strictObject({
+    documents: z.number().int().nonnegative(),
+    pseudoQueries: z.number().int().nonnegative(),
+    feedback: z.number().int().nonnegative(),
+    /** Fingerprints of the training data, e.g. {"documents": "<sha256 of the ids>"}. */
+    hashes: z.record(z.string().min(1), z.string()).optional(),
+  }),
+  hyperparameters: z.record(z.string().min(1), z.union([z.number(), z.string(), z.boolean()])),
+  seed: z.number().int(),
+  /** Metric name -> value on the validation split, e.g. {"dense.ndcg@10": 0.41}: the parent's, then this version's. */
+  validation: z.strictObject({ before: metricsSchema, after: metricsSchema }),
+  createdAt: z.string(),
+});
+
+export type Lineage = z.infer<typeof lineageSchema>;
+
 export const manifestSchema = z.object({
   format: z.literal(1),
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i),
@@ -55,10 +87,12 @@ export const manifestSchema = z.object({
   /** Every other file the version needs (tokenizer, config), checksummed like the ONNX files. */
   files: z.array(fileEntrySchema),
   source: z.object({
-    kind: z.enum(['tfjs-conversion', 'huggingface-import', 'generated']),
+    kind: z.enum(['tfjs-conversion', 'huggingface-import', 'generated', 'trained']),
     description: z.string(),
   }).catchall(z.string()),
   createdAt: z.string(),
+  /** Present on trained versions (source.kind 'trained'): what they were trained from and on. */
+  lineage: lineageSchema.optional(),
 });
 
 export type Manifest = z.infer<typeof manifestSchema>;

@@ -131,6 +131,28 @@ export interface ModelOptions {
   metadata?: Readonly<Record<string, string>>;
 }
 
+/** A graph's parts, each one encoded message (NodeProto, TensorProto, ValueInfoProto), in order. */
+export interface GraphFragments {
+  readonly nodes: readonly Uint8Array[];
+  readonly initializers: readonly Uint8Array[];
+  readonly inputs: readonly Uint8Array[];
+  readonly outputs: readonly Uint8Array[];
+}
+
+function encode(write: (w: ProtoWriter) => void): Uint8Array {
+  const w = new ProtoWriter();
+  write(w);
+  return w.finish();
+}
+
+export interface GraphBuilderOptions {
+  /**
+   * Prepended to every generated node and value name, so that nodes built here can be appended to
+   * another graph (src/models/onnx/reader.ts) without clashing with its names.
+   */
+  readonly prefix?: string;
+}
+
 export class GraphBuilder {
   private readonly inputs: ValueInfo[] = [];
   private readonly outputs: ValueInfo[] = [];
@@ -138,11 +160,18 @@ export class GraphBuilder {
   private readonly nodes: NodeSpec[] = [];
   private counter = 0;
 
-  constructor(private readonly name: string) {}
+  private readonly prefix: string;
+
+  constructor(
+    private readonly name: string,
+    options: GraphBuilderOptions = {},
+  ) {
+    this.prefix = options.prefix ?? '';
+  }
 
   private fresh(prefix: string): string {
     this.counter += 1;
-    return `${prefix}_${this.counter}`;
+    return `${this.prefix}${prefix}_${this.counter}`;
   }
 
   input(name: string, type: TensorTypeName, shape: readonly Dim[]): string {
@@ -202,26 +231,37 @@ export class GraphBuilder {
     return to;
   }
 
-  toBytes(options: ModelOptions = {}): Uint8Array {
-    const w = new ProtoWriter();
-    w.int(1, 8); // ir_version 8: understood by every onnxruntime release since 1.12
-    w.string(2, options.producer ?? 'sextant');
-    w.string(3, options.producerVersion ?? '1');
-    w.message(7, (g) => {
-      for (const n of this.nodes) {
-        g.message(1, (nw) => {
+  /** The nodes, initializers, inputs and outputs encoded one by one, for splicing into another graph. */
+  fragments(): GraphFragments {
+    return {
+      nodes: this.nodes.map((n) =>
+        encode((nw) => {
           for (const i of n.inputs) nw.string(1, i);
           for (const o of n.outputs) nw.string(2, o);
           nw.string(3, n.name);
           nw.string(4, n.opType);
           for (const [key, value] of Object.entries(n.attributes)) nw.message(5, (aw) => writeAttribute(aw, key, value));
           if (n.domain) nw.string(7, n.domain);
-        });
-      }
+        }),
+      ),
+      initializers: [...this.initializers].map(([name, t]) => encode((tw) => writeTensor(tw, t, name))),
+      inputs: this.inputs.map((v) => encode((vw) => writeValueInfo(vw, v))),
+      outputs: this.outputs.map((v) => encode((vw) => writeValueInfo(vw, v))),
+    };
+  }
+
+  toBytes(options: ModelOptions = {}): Uint8Array {
+    const parts = this.fragments();
+    const w = new ProtoWriter();
+    w.int(1, 8); // ir_version 8: understood by every onnxruntime release since 1.12
+    w.string(2, options.producer ?? 'sextant');
+    w.string(3, options.producerVersion ?? '1');
+    w.message(7, (g) => {
+      for (const n of parts.nodes) g.bytes(1, n);
       g.string(2, this.name);
-      for (const [name, t] of this.initializers) g.message(5, (tw) => writeTensor(tw, t, name));
-      for (const v of this.inputs) g.message(11, (vw) => writeValueInfo(vw, v));
-      for (const v of this.outputs) g.message(12, (vw) => writeValueInfo(vw, v));
+      for (const t of parts.initializers) g.bytes(5, t);
+      for (const v of parts.inputs) g.bytes(11, v);
+      for (const v of parts.outputs) g.bytes(12, v);
     });
     w.message(8, (o) => o.string(1, '').int(2, options.opset ?? 17));
     for (const extra of options.extraOpsets ?? []) w.message(8, (o) => o.string(1, extra.domain).int(2, extra.version));
