@@ -21,6 +21,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, linkSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataDirLockedError } from '../errors.ts';
+import { isProcessAlive } from '../util/stale-folders.ts';
 
 export interface DataDirLock {
   release(): void;
@@ -34,15 +35,6 @@ const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
 
 /** Tries before giving up when other processes keep changing LOCK under this one. */
 const ATTEMPTS = 10;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function errorCode(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException).code;
@@ -148,7 +140,7 @@ export function lockDataDir(dataDir: string): DataDirLock {
     const content = readIfExists(path);
     if (content === undefined) continue; // released meanwhile
     const owner = ownerOf(content);
-    if (owner !== undefined && owner !== process.pid && alive(owner)) {
+    if (owner !== undefined && owner !== process.pid && isProcessAlive(owner)) {
       throw new DataDirLockedError(
         `data directory ${dataDir} is in use by process ${owner} (a running 'sextant serve'?); stop it, or use --url to talk to it`,
         { pid: owner },

@@ -10,10 +10,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { InvalidInputError } from '../../errors.ts';
 import { fsyncDir, fsyncFile, writeFileSynced } from '../../util/durable-write.ts';
+import { removeStaleFolders } from '../../util/stale-folders.ts';
 import { describeFile } from '../files.ts';
 import { MANIFEST_FILE, lineageSchema, manifestSchema, modelId, type FileEntry, type Lineage, type Manifest } from '../manifest.ts';
 import { ModelRegistry, type ModelVersion } from '../registry.ts';
@@ -115,30 +116,6 @@ export async function stageParentFiles(staging: string, parent: ModelVersion): P
   return out;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Staging folders a killed writer left behind: owner gone and untouched for a minute. */
-async function removeStaleStaging(folder: string): Promise<void> {
-  for (const entry of await readdir(folder)) {
-    const match = /^\.staging-(\d+)-[0-9a-f]+$/.exec(entry);
-    if (!match || Number(match[1]) === process.pid || isAlive(Number(match[1]))) continue;
-    const path = join(folder, entry);
-    try {
-      if (Date.now() - (await stat(path)).mtimeMs < 60_000) continue;
-      await rm(path, { recursive: true, force: true });
-    } catch {
-      // Removed by someone else meanwhile, or not ours to remove.
-    }
-  }
-}
-
 async function fsyncTree(dir: string): Promise<void> {
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     if (entry.isDirectory()) await fsyncTree(join(dir, entry.name));
@@ -163,7 +140,7 @@ export async function publishTrainedVersion(
   const name = trainedModelName(collection, kind);
   const folder = join(modelsDir, name);
   await mkdir(folder, { recursive: true });
-  await removeStaleStaging(folder);
+  await removeStaleFolders(folder, /^\.staging-(\d+)-[0-9a-f]+$/);
   const staging = join(folder, `.staging-${process.pid}-${randomBytes(4).toString('hex')}`);
   await mkdir(staging);
   try {

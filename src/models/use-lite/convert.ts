@@ -9,9 +9,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncDir, renameDurably, writeFileSynced } from '../../util/durable-write.ts';
+import { removeStaleFolders } from '../../util/stale-folders.ts';
 import { describeFile } from '../files.ts';
 import { MANIFEST_FILE, manifestSchema, modelId, type FileEntry, type Manifest, type OnnxDtype } from '../manifest.ts';
 import type { VocabularyEntry } from '../../tokenizers/sentencepiece-unigram.ts';
@@ -38,33 +39,6 @@ const VERSIONS: readonly VersionSpec[] = [
 ];
 
 const ONNX_PATH = 'onnx/model.onnx';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * Removes temp/old folders that a killed conversion left behind. Only when their owner is gone and they
- * have not changed for a minute, in case another container (other pid namespace) shares the folder.
- */
-async function removeStaleTemps(parent: string): Promise<void> {
-  for (const entry of await readdir(parent)) {
-    const match = /^\.use-lite-.+\.(?:tmp|old)-(\d+)-[0-9a-f]+$/.exec(entry);
-    if (!match || Number(match[1]) === process.pid || isAlive(Number(match[1]))) continue;
-    const path = join(parent, entry);
-    try {
-      if (Date.now() - (await stat(path)).mtimeMs < 60_000) continue;
-      await rm(path, { recursive: true, force: true });
-    } catch {
-      // Gone already (another process cleaned it) or unreadable: either way not ours to worry about.
-    }
-  }
-}
 
 function configJson(dtype: UseLiteDtype): Record<string, unknown> {
   return {
@@ -167,7 +141,7 @@ export async function convertUseLite(modelsDir: string, opts: ConvertUseLiteOpti
   const log = opts.log ?? (() => {});
   const parent = join(modelsDir, USE_LITE_NAME);
   await mkdir(parent, { recursive: true });
-  await removeStaleTemps(parent);
+  await removeStaleFolders(parent, /^\.use-lite-.+\.(?:tmp|old)-(\d+)-[0-9a-f]+$/);
 
   const todo = VERSIONS.filter((v) => opts.force || !existsSync(join(parent, v.version, MANIFEST_FILE)));
   if (todo.length === 0) return { created: [] };
