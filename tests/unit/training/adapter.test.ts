@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../../src/errors.ts';
 import { applyAdapter, trainAdapter, type AdapterProgress } from '../../../src/training/adapter.ts';
 import { TrainingCancelledError } from '../../../src/training/errors.ts';
-import { problem } from './synthetic.ts';
+import { problem } from '../../helpers/training-synthetic.ts';
 
 const rotation = problem('rotation');
 const nuisance = problem('nuisance');

@@ -4,7 +4,7 @@ import { EngineClosedError, InvalidInputError } from '../../../src/errors.ts';
 import { trainAdapter, type AdapterProgress } from '../../../src/training/adapter.ts';
 import { TrainingWorker } from '../../../src/training/client.ts';
 import { TrainingCancelledError } from '../../../src/training/errors.ts';
-import { problem } from './synthetic.ts';
+import { problem } from '../../helpers/training-synthetic.ts';
 
 const p = problem('nuisance');
 const settings = { epochs: 3, batchSize: 64, lr: 1e-2, seed: 5 } as const;

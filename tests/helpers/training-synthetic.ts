@@ -1,5 +1,5 @@
 /** Synthetic retrieval problems for the training tests (tests/unit/training/). */
-import { mulberry32 } from '../../../src/util/random.ts';
+import { mulberry32 } from '../../src/util/random.ts';
 
 export interface Problem {
   readonly documents: Float32Array[];
