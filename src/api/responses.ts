@@ -108,6 +108,8 @@ export const job = z
     created_at: timestamp,
     started_at: timestamp.nullable(),
     finished_at: timestamp.nullable(),
+    /** 'embed': the model runs over every document; 'transform': an adapter maps the live generation's stored vectors. Absent when the server does not know (a job it has not run since it started). */
+    method: z.enum(['transform', 'embed']).optional(),
   });
 
 export const jobList = z.object({ jobs: z.array(job) });

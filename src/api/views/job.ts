@@ -19,6 +19,8 @@ export function jobView(job: JobStatus) {
     created_at: job.createdAt,
     started_at: job.startedAt,
     finished_at: job.finishedAt,
+    // Only when this process knows it (it is not stored): how the job fills its generation.
+    ...(job.method !== null ? { method: job.method } : {}),
   };
 }
 

@@ -10,17 +10,31 @@
  * - The swap happens only when every document has a vector in the new generation, checked in
  *   the same write-lock section as the swap (a document still without one is filled first).
  * - The job yields to live traffic: it computes at most `reembedDuty` of the time.
+ * - Two ways to fill (JobStatus.method). 'embed': the target's engine embeds every document's text.
+ *   'transform': the target is an adapter (src/models/trained/adapter.ts) whose parent is the model
+ *   of the live generation the job starts from, so its vectors are normalize(v + vW) of the
+ *   parent's: the job reads the live generation's stored vectors and applies W (read from the
+ *   adapter's checksummed adapter.bin) in JS, running no model over the corpus. Everything else
+ *   (batches in id order, the content-hash check under the lock, progress, cancel, resume,
+ *   verification, gate, swap) is the same; writes during the job still embed with the adapter's
+ *   engine (src/search/documents.ts), which serves the same map to within float error. A document
+ *   whose live vector cannot be used (none stored, or one the client supplied, which belongs to the
+ *   client rather than to the text) is embedded from its text instead.
  */
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../../config.ts';
+import type { EmbeddingEngine } from '../../embedding/engine.ts';
 import type { EnginePool } from '../../embedding/pool.ts';
 import { ConflictError, InvalidInputError, JobNotFoundError } from '../../errors.ts';
 import { log } from '../../log.ts';
+import type { ModelVersion } from '../../models/registry.ts';
+import { hasAdapterWeights, readAdapterWeights } from '../../models/trained/adapter.ts';
 import { liveGeneration, requireCollection, type CollectionsHolder } from '../../search/context.ts';
-import { embeddingText } from '../../search/documents.ts';
+import { contentHash, embeddingText } from '../../search/documents.ts';
 import type { GenerationIndexes } from '../../search/generations.ts';
 import type { KeyedMutex } from '../../search/mutex.ts';
-import type { CollectionsRepository, DocumentsRepository, GenerationRow, JobRow, JobsRepository } from '../../store/types.ts';
+import type { CollectionsRepository, DocumentRow, DocumentsRepository, GenerationRow, JobRow, JobsRepository } from '../../store/types.ts';
+import { applyAdapter } from '../../training/adapter.ts';
 import { faultPoint } from '../../util/fault-points.ts';
 
 /**
@@ -30,7 +44,7 @@ import { faultPoint } from '../../util/fault-points.ts';
  */
 export interface ReembedDeps {
   readonly collections: CollectionsRepository;
-  readonly documents: Pick<DocumentsRepository, 'countDocuments' | 'countVectors' | 'idsMissingVectors' | 'getDocuments' | 'contentHashes' | 'putGenerationVectors'>;
+  readonly documents: Pick<DocumentsRepository, 'countDocuments' | 'countVectors' | 'idsMissingVectors' | 'getDocuments' | 'getVectors' | 'contentHashes' | 'putGenerationVectors'>;
   readonly jobs: JobsRepository;
   readonly engines: Pick<EnginePool, 'get' | 'resolve' | 'loaded'>;
   readonly indexes: Pick<GenerationIndexes, 'get' | 'close'>;
@@ -49,11 +63,34 @@ export interface JobHooks {
   onSwap?(collection: string, generation: GenerationRow): void;
 }
 
+/**
+ * How a job fills its generation: 'embed' runs the target model over every document's text;
+ * 'transform' applies an adapter's W to the live generation's stored vectors (its parent's).
+ */
+export type ReembedMethod = 'transform' | 'embed';
+
 /** A job as stored, with the progress rate this process measured (the API's view: src/api/views/job.ts). */
 export interface JobStatus extends JobRow {
   /** Documents per second since this process started running it; null when not running (or too early to say). */
   readonly docsPerSecond: number | null;
   readonly etaSeconds: number | null;
+  /** How it fills its generation; null for a job this process has not started or run (it is not stored). */
+  readonly method: ReembedMethod | null;
+}
+
+/** What the transform path needs: the adapter's W and the generation whose stored vectors it maps. */
+interface Transform {
+  readonly W: Float32Array;
+  readonly from: GenerationRow;
+}
+
+/**
+ * Whether a job to `target` starting from `live` can fill its generation by transforming live's
+ * stored vectors: `target` is an adapter of live's model, of live's dimensions, carrying adapter.bin.
+ */
+export function transformsFrom(target: Pick<ModelVersion, 'manifest'>, live: Pick<GenerationRow, 'model' | 'dimensions'>): boolean {
+  const m = target.manifest;
+  return m.lineage?.kind === 'adapter' && m.lineage.parent === live.model && m.dimensions === live.dimensions && hasAdapterWeights(target);
 }
 
 const ACTIVE: readonly JobRow['state'][] = ['queued', 'running'];
@@ -69,6 +106,8 @@ export class JobRunner {
   private readonly running = new Map<string, Promise<void>>();
   private readonly cancelRequested = new Set<string>();
   private readonly progress = new Map<string, Progress>();
+  /** How each job this process started or ran fills its generation (not stored: see JobStatus.method). */
+  private readonly methods = new Map<string, ReembedMethod>();
   private stopping = false;
   private retentionTimer: NodeJS.Timeout | undefined;
 
@@ -106,6 +145,10 @@ export class JobRunner {
     // Another start may have stored its job while this one awaited the model: check again. From
     // here to createJob nothing awaits (the store is synchronous), so no start can slip between.
     this.refuseIfActive(collection);
+    // What the job will do, as far as the manifest says (execute decides again, reading W).
+    const liveId = this.deps.collections.getCollection(collection)?.liveGeneration ?? null;
+    const live = liveId === null ? undefined : this.deps.collections.getGeneration(liveId);
+    const method: ReembedMethod = live && transformsFrom(version, live) ? 'transform' : 'embed';
     const job = this.deps.jobs.createJob({
       id: randomUUID(),
       collection,
@@ -113,7 +156,8 @@ export class JobRunner {
       reason: options.reason ?? 'manual',
       total: this.deps.documents.countDocuments(collection),
     });
-    log.info('re-embedding job queued', { job: job.id, collection, model: version.id, reason: job.reason });
+    this.methods.set(job.id, method);
+    log.info('re-embedding job queued', { job: job.id, collection, model: version.id, reason: job.reason, method });
     this.launch(job.id);
     return this.view(job);
   }
@@ -202,7 +246,7 @@ export class JobRunner {
       const seconds = (performance.now() - p.startedAt) / 1000;
       rate = seconds > 0.5 ? (job.done - p.startDone) / seconds : null;
     }
-    return { ...job, docsPerSecond: rate, etaSeconds: rate ? Math.max(0, job.total - job.done) / rate : null };
+    return { ...job, docsPerSecond: rate, etaSeconds: rate ? Math.max(0, job.total - job.done) / rate : null, method: this.methods.get(job.id) ?? null };
   }
 
   private launch(id: string): void {
@@ -221,6 +265,9 @@ export class JobRunner {
       const collection = requireCollection(this.lookup, job.collection);
       const live = liveGeneration(this.lookup, collection);
       const engine = await this.deps.engines.get(job.model);
+      const transform = await this.transformFor(job, live, engine);
+      const method: ReembedMethod = transform ? 'transform' : 'embed';
+      this.methods.set(id, method);
       if (job.generation === null) {
         const generation = this.deps.collections.createGeneration(collection.name, { model: job.model, dimensions: engine.dimensions, backend: live.backend });
         job = this.deps.jobs.updateJob(id, { generation: generation.id, previousGeneration: live.id });
@@ -229,6 +276,14 @@ export class JobRunner {
       const generation = this.deps.collections.getGeneration(job.generation!)!;
       const index = await this.deps.indexes.get(collection, generation);
       this.progress.set(id, { startedAt: performance.now(), startDone: this.deps.documents.countVectors(generation.id) });
+      log.info('re-embedding job filling its generation', {
+        job: id,
+        collection: collection.name,
+        generation: generation.id,
+        model: job.model,
+        method,
+        ...(transform ? { from: transform.from.id, fromModel: transform.from.model } : {}),
+      });
 
       for (;;) {
         this.checkpoint(id);
@@ -242,12 +297,12 @@ export class JobRunner {
         }
         const started = performance.now();
         const docs = [...this.deps.documents.getDocuments(collection.name, ids).values()];
-        const out = await engine.embed(docs.map(embeddingText), 'document');
+        const vectors = transform ? await this.transformed(id, docs, transform, engine) : (await engine.embed(docs.map(embeddingText), 'document')).vectors;
         await this.deps.writes.run(collection.name, async () => {
           // Under the lock no upsert can interleave: keep only documents unchanged since read.
           const current = this.deps.documents.contentHashes(collection.name, ids);
           const items = docs
-            .map((d, i) => ({ id: d.id, vector: out.vectors[i]!, contentHash: d.contentHash, metadata: d.metadata }))
+            .map((d, i) => ({ id: d.id, vector: vectors[i]!, contentHash: d.contentHash, metadata: d.metadata }))
             .filter((item) => current.get(item.id) === item.contentHash);
           if (index.remote) await index.upsert(items);
           const { written, seq } = this.deps.documents.putGenerationVectors(collection.name, generation.id, items);
@@ -276,6 +331,66 @@ export class JobRunner {
         await this.finish(id, 'failed', (err as Error).message);
       }
     }
+  }
+
+  /**
+   * The transform path's W and source generation when the job can take it (see transformsFrom),
+   * else undefined (embed). The source is the live generation the job started from: no swap or
+   * rollback happens while a job is active, so on resume it is still live; if not, embed.
+   */
+  private async transformFor(job: JobRow, live: GenerationRow, engine: EmbeddingEngine): Promise<Transform | undefined> {
+    const target = engine.version;
+    if (target.manifest.lineage?.kind !== 'adapter' || target.manifest.lineage.parent !== live.model) return undefined;
+    if (job.previousGeneration !== null && job.previousGeneration !== live.id) {
+      log.warn('re-embedding job: the generation it started from is no longer live; embedding instead of transforming', { job: job.id, from: job.previousGeneration, live: live.id });
+      return undefined;
+    }
+    if (!transformsFrom(target, live)) {
+      log.info('re-embedding job: adapter cannot transform the live vectors (no adapter.bin, or other dimensions); embedding', { job: job.id, model: target.id, live: live.id });
+      return undefined;
+    }
+    // Checks adapter.bin's size and checksum: a corrupted file fails the job like a corrupted model.
+    return { W: await readAdapterWeights(target), from: live };
+  }
+
+  /**
+   * The transform path's vectors for a batch: normalize(v + vW) of each document's vector in the
+   * source generation. Read right after the documents, with nothing awaited between (the store is
+   * synchronous and a write commits a document and all its vectors at once), so each vector belongs
+   * to the content read; the caller's content-hash check under the lock drops what changed since.
+   * Documents without a stored vector, or whose stored vector the client supplied (their content
+   * hash covers it), are embedded from their text like any other generation but the live one.
+   */
+  private async transformed(id: string, docs: readonly DocumentRow[], transform: Transform, engine: EmbeddingEngine): Promise<Float32Array[]> {
+    const stored = this.deps.documents.getVectors(transform.from.id, docs.map((d) => d.id));
+    const out: (Float32Array | undefined)[] = new Array<Float32Array | undefined>(docs.length);
+    const missing: number[] = [];
+    const supplied: number[] = [];
+    const mapped: number[] = [];
+    docs.forEach((d, i) => {
+      const v = stored.get(d.id);
+      if (!v || v.length !== transform.from.dimensions) missing.push(i);
+      else if (contentHash({ id: d.id, title: d.title, text: d.text, metadata: d.metadata }) !== d.contentHash) supplied.push(i);
+      else mapped.push(i);
+    });
+    applyAdapter(transform.W, mapped.map((i) => stored.get(docs[i]!.id)!)).forEach((v, k) => (out[mapped[k]!] = v));
+    if (missing.length > 0) {
+      log.warn('re-embedding job: documents without a vector in the generation it transforms; embedding them', {
+        job: id,
+        generation: transform.from.id,
+        documents: missing.length,
+        ids: missing.slice(0, 10).map((i) => docs[i]!.id),
+      });
+    }
+    if (supplied.length > 0) {
+      log.info('re-embedding job: documents whose live vector the client supplied; embedding their text', { job: id, documents: supplied.length });
+    }
+    const toEmbed = [...missing, ...supplied];
+    if (toEmbed.length > 0) {
+      const embedded = await engine.embed(toEmbed.map((i) => embeddingText(docs[i]!)), 'document');
+      embedded.vectors.forEach((v, k) => (out[toEmbed[k]!] = v));
+    }
+    return out as Float32Array[];
   }
 
   /** Throws Cancelled on cancel; on shutdown, a sentinel error leaves the job resumable. */

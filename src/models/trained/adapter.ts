@@ -16,16 +16,23 @@
  *   output `adapted_embedding` = u            [b, d]
  *
  * The new manifest says poolingInGraph: true, normalize: true: the engine normalises u.
+ *
+ * W is also written on its own, as `adapter.bin` (little-endian float32, d·d values row-major,
+ * checksummed in the manifest's `files` like every other file), so a re-embedding job can apply the
+ * map to a parent generation's stored vectors without running the model (or parsing the ONNX file):
+ * see readAdapterWeights.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { InvalidInputError, ModelLoadError } from '../../errors.ts';
+import { InvalidInputError, ModelIntegrityError, ModelLoadError } from '../../errors.ts';
 import { attr, GraphBuilder, tensor } from '../onnx/graph.ts';
 import { appendToGraph, OnnxFormatError, readOnnxModel, type OnnxModelInfo } from '../onnx/reader.ts';
 import type { FileEntry, Manifest } from '../manifest.ts';
 import { primaryOnnx, type ModelVersion } from '../registry.ts';
 import {
+  ADAPTER_WEIGHTS_PATH,
   completeLineage,
   publishTrainedVersion,
   safeRelativePath,
@@ -37,6 +44,7 @@ import {
 } from './publish.ts';
 
 export const ADAPTER_ONNX_PATH = 'onnx/model.onnx';
+export { ADAPTER_WEIGHTS_PATH };
 export const ADAPTER_OUTPUT = 'adapted_embedding';
 /** Oldest default-domain opset the appended nodes are written for. */
 export const MIN_ADAPTER_OPSET = 11;
@@ -189,6 +197,7 @@ export async function writeAdapterModel(
   return publishTrainedVersion(modelsDir, full.collection, 'adapter', async (staging) => {
     const onnx = await stageWrite(staging, ADAPTER_ONNX_PATH, built.bytes);
     const files = await stageParentFiles(staging, parent);
+    files.push(await stageWrite(staging, ADAPTER_WEIGHTS_PATH, encodeWeights(W)));
     const listed = new Set(files.map((f) => f.path));
     // External initializers are found relative to the model file: copy them to the same place beside ours.
     const external: FileEntry[] = [];
@@ -230,4 +239,60 @@ export async function writeAdapterModel(
     };
     return body;
   });
+}
+
+/** W as little-endian float32 bytes, whatever the machine's byte order. */
+function encodeWeights(W: Float32Array): Uint8Array {
+  const bytes = new Uint8Array(W.length * 4);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < W.length; i++) view.setFloat32(i * 4, W[i]!, true);
+  return bytes;
+}
+
+/** Whether `version` is an adapter that carries its W as `adapter.bin` (versions written before it did have only the graph). */
+export function hasAdapterWeights(version: Pick<ModelVersion, 'manifest'>): boolean {
+  return version.manifest.lineage?.kind === 'adapter' && version.manifest.files.some((f) => f.path === ADAPTER_WEIGHTS_PATH);
+}
+
+/**
+ * The adapter's W (d×d row-major, d = the manifest's dimensions) read from its `adapter.bin`, after
+ * checking the file's size and sha256 against the manifest. Throws InvalidInputError for a version
+ * that is not an adapter, ModelLoadError when it has no adapter.bin (or it cannot be read), and
+ * ModelIntegrityError when the file does not match its manifest entry.
+ */
+export async function readAdapterWeights(version: ModelVersion): Promise<Float32Array> {
+  const m = version.manifest;
+  if (m.lineage?.kind !== 'adapter') throw new InvalidInputError(`model ${version.id} is not an adapter`);
+  const entry = m.files.find((f) => f.path === ADAPTER_WEIGHTS_PATH);
+  if (!entry) throw new ModelLoadError(`model ${version.id} lists no ${ADAPTER_WEIGHTS_PATH} (an adapter written before its weights were stored beside the graph)`);
+  const d = m.dimensions;
+  const expected = d * d * 4;
+  if (entry.bytes !== expected) {
+    throw new ModelIntegrityError(`model ${version.id}: ${ADAPTER_WEIGHTS_PATH} is listed with ${entry.bytes} bytes, but a ${d}×${d} float32 matrix takes ${expected}`, {
+      file: entry.path,
+    });
+  }
+  const path = join(version.dir, ADAPTER_WEIGHTS_PATH);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ModelIntegrityError(`model ${version.id}: file ${entry.path} is missing`, { file: entry.path });
+    throw new ModelLoadError(`cannot read ${path}: ${(err as Error).message}`);
+  }
+  if (bytes.length !== expected) {
+    throw new ModelIntegrityError(`model ${version.id}: file ${entry.path} holds ${bytes.length} bytes, its manifest says ${expected}`, { file: entry.path });
+  }
+  const actual = createHash('sha256').update(bytes).digest('hex');
+  if (actual !== entry.sha256) {
+    throw new ModelIntegrityError(
+      `model ${version.id}: file ${entry.path} does not match its manifest checksum (expected sha256 ${entry.sha256.slice(0, 12)}…, found ${actual.slice(0, 12)}…); it was modified or corrupted — restore it or rebuild the version`,
+      { file: entry.path, expected: entry.sha256, actual },
+    );
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const W = new Float32Array(d * d);
+  for (let i = 0; i < W.length; i++) W[i] = view.getFloat32(i * 4, true);
+  if (!W.every(Number.isFinite)) throw new ModelIntegrityError(`model ${version.id}: ${entry.path} holds NaN or infinite values`, { file: entry.path });
+  return W;
 }

@@ -105,10 +105,17 @@ export async function stageWrite(staging: string, relativePath: string, data: Ui
   return describeFile(staging, relativePath);
 }
 
-/** Copies the parent's non-ONNX files (tokenizer, configs) unchanged. */
+/** An adapter's W as raw little-endian float32, d·d values row-major (listed in its manifest's `files`; src/models/trained/adapter.ts). */
+export const ADAPTER_WEIGHTS_PATH = 'adapter.bin';
+
+/**
+ * Copies the parent's non-ONNX files (tokenizer, configs) unchanged; not a parent adapter's own
+ * adapter.bin, which describes the parent, not the version built on it.
+ */
 export async function stageParentFiles(staging: string, parent: ModelVersion): Promise<FileEntry[]> {
   const out: FileEntry[] = [];
   for (const f of parent.manifest.files) {
+    if (f.path === ADAPTER_WEIGHTS_PATH && parent.manifest.lineage?.kind === 'adapter') continue;
     const rel = safeRelativePath(f.path);
     if (!rel) throw new InvalidInputError(`model ${parent.id} lists a file outside its folder: ${f.path}`);
     out.push(await stageCopy(staging, join(parent.dir, rel), rel));

@@ -7,9 +7,14 @@ import { loadConfig, type Config } from '../../../../src/config.ts';
 import type { EmbeddingEngine } from '../../../../src/embedding/engine.ts';
 import { EnginePool } from '../../../../src/embedding/pool.ts';
 import { CollectionNotFoundError, ConflictError, JobNotFoundError, ModelNotFoundError } from '../../../../src/errors.ts';
+import * as responses from '../../../../src/api/responses.ts';
+import { jobView } from '../../../../src/api/views/job.ts';
 import { JobRunner, type JobHooks, type JobStatus, type ReembedDeps } from '../../../../src/lifecycle/reembed/jobs.ts';
 import { setLogLevel } from '../../../../src/log.ts';
-import { ModelRegistry } from '../../../../src/models/registry.ts';
+import { ModelRegistry, type ModelVersion } from '../../../../src/models/registry.ts';
+import { writeAdapterModel } from '../../../../src/models/trained/adapter.ts';
+import type { TrainedLineageInput } from '../../../../src/models/trained/publish.ts';
+import { mulberry32 } from '../../../../src/util/random.ts';
 import { openRuntime } from '../../../../src/runtime.ts';
 import { contentHash } from '../../../../src/search/documents.ts';
 import { SearchService } from '../../../../src/search/service.ts';
@@ -658,5 +663,216 @@ describe('rollback and retention', () => {
     expect(h.store.countVectors(first)).toBe(0);
     await expect(h.runner.rollback(COL)).rejects.toThrow(/no previous generation/);
     await expectFinds(h, DOCS[9]!, job.generation!, B);
+  });
+});
+
+describe('adopting an adapter: the job transforms the live vectors instead of embedding', () => {
+  /** An adapter of the live model A (32-d), and one of B (48-d), whose parent is not the live model. */
+  let onA: ModelVersion;
+  let onB: ModelVersion;
+  let W: Float32Array;
+
+  function randomMatrix(d: number, seed: number, scale: number): Float32Array {
+    const r = mulberry32(seed);
+    return Float32Array.from({ length: d * d }, () => (r() * 2 - 1) * scale);
+  }
+  function lineage(collection: string): TrainedLineageInput {
+    return {
+      collection,
+      data: { documents: DOCS.length, pseudoQueries: 0, feedback: 0 },
+      hyperparameters: { note: 'random W for tests' },
+      seed: 1,
+      validation: { before: {}, after: {} },
+    };
+  }
+  /** normalize(v + vW) in float64. */
+  function adapted(v: Float32Array, w: Float32Array): number[] {
+    const d = v.length;
+    const u = Array.from(v, Number);
+    for (let j = 0; j < d; j++) for (let i = 0; i < d; i++) u[j] = u[j]! + v[i]! * w[i * d + j]!;
+    const n = Math.sqrt(u.reduce((a, x) => a + x * x, 0));
+    return u.map((x) => x / n);
+  }
+
+  beforeAll(async () => {
+    const registry = new ModelRegistry(modelsDir);
+    W = randomMatrix(32, 21, 0.3);
+    onA = await writeAdapterModel(modelsDir, await registry.resolve(A), W, lineage('transform'));
+    onB = await writeAdapterModel(modelsDir, await registry.resolve(B), randomMatrix(48, 22, 0.3), lineage('other-parent'));
+  });
+
+  /** Counts the job engine's embed calls and the texts they embedded. */
+  function countEmbeds(h: Harness): string[][] {
+    const calls: string[][] = [];
+    h.afterEmbed = async (_call, texts) => {
+      calls.push([...texts]);
+    };
+    return calls;
+  }
+
+  /** Every vector `generation` holds for `docs` is normalize(v + vW) of the one `from` holds. */
+  function expectTransformed(h: Harness, from: number, generation: number, docs: readonly { id: string }[]): void {
+    const ids = docs.map((d) => d.id);
+    const before = h.store.getVectors(from, ids);
+    const after = h.store.getVectors(generation, ids);
+    for (const id of ids) {
+      expect(before.get(id), id).toBeDefined();
+      expect(maxAbsDiff(after.get(id)!, adapted(before.get(id)!, W)), id).toBeLessThan(1e-6);
+    }
+  }
+
+  it('fills the new generation from the live vectors without embedding them, swaps it in, and rolls back', async () => {
+    const h = await harness();
+    const live = await seed(h);
+    const embeds = countEmbeds(h);
+
+    const queued = await h.runner.start(COL, { model: onA.id });
+    expect(queued).toMatchObject({ model: 'transform-adapter@1', state: 'queued', method: 'transform' });
+    const job = await waitForJob(h.runner, queued.id);
+    expect(job).toMatchObject({ state: 'succeeded', error: null, method: 'transform', previousGeneration: live, done: DOCS.length, total: DOCS.length });
+    expect(embeds).toEqual([]); // no model ran over the corpus
+    // The same batches, progress and cursor as the embedding path.
+    expect(h.batches.map((b) => [b.done, b.cursor])).toEqual([
+      [8, 'doc-07'],
+      [16, 'doc-15'],
+      [24, 'doc-23'],
+      [30, 'doc-29'],
+    ]);
+
+    const generation = job.generation!;
+    expect(h.store.getGeneration(generation)).toMatchObject({ state: 'live', model: onA.id, dimensions: 32 });
+    expect(h.store.getGeneration(live)).toMatchObject({ state: 'retired', model: A });
+    expectTransformed(h, live, generation, DOCS);
+    await expectGenerationHolds(h, generation, onA.id, DOCS); // what the adapter's engine serves, within 1e-4
+    await expectFinds(h, DOCS[5]!, generation, onA.id);
+
+    // The API's view says how it filled the generation, and its schema accepts it.
+    const view = jobView(h.runner.get(job.id));
+    expect(view.method).toBe('transform');
+    expect(responses.job.parse(view)).toMatchObject({ method: 'transform' });
+
+    expect(await h.runner.rollback(COL)).toMatchObject({ id: live, state: 'live', model: A });
+    await expectFinds(h, DOCS[5]!, live, A);
+    expect((await h.runner.rollback(COL)).id).toBe(generation);
+    await expectFinds(h, DOCS[6]!, generation, onA.id);
+  });
+
+  it('writes made while it transforms end up in both generations', async () => {
+    const h = await harness();
+    const live = await seed(h);
+    const embeds = countEmbeds(h);
+    const added = [{ id: 'doc-05x', text: 'a new note on supersonic nozzle flow' }, { id: 'zz-new', text: 'another new note about river music' }];
+    const changed = [
+      { id: 'doc-03', text: 'rewritten after its batch: mountain wave' },
+      { id: 'doc-20', text: 'rewritten before its batch: laminar plate' },
+    ];
+    const deleted = ['doc-12', 'doc-25'];
+    let writing: Promise<void> | undefined;
+    h.afterBatch = () => {
+      writing ??= (async () => {
+        expect(await h.service.upsertDocuments(COL, [...added, ...changed])).toEqual({ upserted: 4, unchanged: 0 });
+        expect(await h.service.deleteDocuments(COL, deleted)).toEqual(deleted);
+      })();
+    };
+    const job = await waitForJob(h.runner, (await h.runner.start(COL, { model: onA.id })).id);
+    await writing;
+    expect(job).toMatchObject({ state: 'succeeded', method: 'transform' });
+    expect(embeds).toEqual([]); // the writes were embedded by the write path, not the job
+
+    const final = DOCS.filter((d) => !deleted.includes(d.id) && !changed.some((c) => c.id === d.id))
+      .concat(added, changed)
+      .sort((a, b) => a.id.localeCompare(b.id));
+    const generation = job.generation!;
+    // Which generation is live when the writes commit depends on timing; both hold them either way.
+    expect(h.store.countDocuments(COL)).toBe(final.length);
+    await expectGenerationHolds(h, generation, onA.id, final);
+    await expectGenerationHolds(h, live, A, final);
+    expectTransformed(h, live, generation, final.filter((d) => !added.some((a) => a.id === d.id) && !changed.some((c) => c.id === d.id)));
+    for (const d of [...added, ...changed]) await expectFinds(h, d, generation, onA.id);
+    expect((await h.runner.rollback(COL)).id).toBe(live);
+    for (const d of [...added, ...changed]) await expectFinds(h, d, live, A);
+  });
+
+  it('embeds, with the adapter, the documents whose live vector it cannot use: none stored, or one the client supplied', async () => {
+    const h = await harness();
+    const live = await seed(h);
+    const orphan = { id: 'orphan', text: 'a note that lost its live vector: wing panel' };
+    const supplied = { id: 'supplied', text: 'a note with a vector of its own: heat river' };
+    const own = (await (await h.service.engines.get(A)).embed(['something else entirely'], 'document')).vectors[0]!;
+    expect(await h.service.upsertDocuments(COL, [{ ...supplied, vector: Array.from(own) }])).toEqual({ upserted: 1, unchanged: 0 });
+    // A document without a vector in the live generation (a writer that missed it; should not happen).
+    h.store.upsertDocuments(COL, [{ id: orphan.id, text: orphan.text, contentHash: contentHash(orphan), vectors: new Map() }]);
+    const embeds = countEmbeds(h);
+
+    const job = await waitForJob(h.runner, (await h.runner.start(COL, { model: onA.id })).id);
+    expect(job).toMatchObject({ state: 'succeeded', method: 'transform', done: DOCS.length + 2 });
+    // Only those two were embedded (each in its own batch: 'orphan' and 'supplied' sort after every doc-*).
+    expect(embeds.flat().sort()).toEqual([orphan.text, supplied.text].sort());
+    const all = [...DOCS, orphan, supplied].sort((a, b) => a.id.localeCompare(b.id));
+    await expectGenerationHolds(h, job.generation!, onA.id, all); // from their texts, not the supplied vector
+    expectTransformed(h, live, job.generation!, DOCS);
+  });
+
+  it('cancel stops it after a batch; a job stopped by shutdown resumes transforming where it stopped', async () => {
+    const h = await harness();
+    const live = await seed(h);
+    let cancelling: Promise<JobStatus> | undefined;
+    h.afterBatch = (job) => {
+      cancelling ??= h.runner.cancel(job.id);
+    };
+    await h.runner.start(COL, { model: onA.id });
+    const cancelled = await (await waitFor('the first batch', () => cancelling));
+    expect(cancelled).toMatchObject({ state: 'cancelled', done: BATCH, method: 'transform' });
+    expect(h.store.getGeneration(cancelled.generation!)).toBeUndefined();
+    expect(h.store.listGenerations(COL).map((g) => [g.id, g.state])).toEqual([[live, 'live']]);
+
+    // Paused by shutdown after its first batch, then resumed by a new runtime over the same data directory.
+    let closing: Promise<void> | undefined;
+    h.afterBatch = () => {
+      closing ??= h.runner.close();
+    };
+    const started = await h.runner.start(COL, { model: onA.id });
+    await (await waitFor('the first batch', () => closing));
+    await h.close();
+    opened.splice(opened.indexOf(h), 1);
+
+    const runtime = await openRuntime(configFor(h.config.dataDir), { startJobs: false, engines });
+    let embedded = 0;
+    engines.onBatch = (model, stats) => {
+      if (model === onA.id) embedded += stats.items;
+    };
+    try {
+      const before = runtime.service.context.store.getJob(started.id)!;
+      expect(before).toMatchObject({ state: 'running', done: BATCH, cursor: 'doc-07' });
+      runtime.lifecycle.start();
+      const job = await waitForJob(runtime.lifecycle.jobs, started.id);
+      expect(job).toMatchObject({ state: 'succeeded', generation: before.generation, done: DOCS.length, method: 'transform' });
+      expect(embedded).toBe(0);
+      const store = runtime.service.context.store;
+      const ids = DOCS.map((d) => d.id);
+      const from = store.getVectors(live, ids);
+      const to = store.getVectors(job.generation!, ids);
+      for (const id of ids) expect(maxAbsDiff(to.get(id)!, adapted(from.get(id)!, W)), id).toBeLessThan(1e-6);
+      const res = await runtime.service.search(COL, { mode: 'dense', query: DOCS[2]!.text, k: 1 });
+      expect([res.results[0]!.id, res.model]).toEqual([DOCS[2]!.id, onA.id]);
+    } finally {
+      engines.onBatch = undefined;
+      await runtime.close();
+    }
+  });
+
+  it('an adapter of another model than the live one takes the embedding path', async () => {
+    const h = await harness();
+    await seed(h);
+    const embeds = countEmbeds(h);
+    const queued = await h.runner.start(COL, { model: onB.id });
+    expect(queued.method).toBe('embed');
+    const job = await waitForJob(h.runner, queued.id);
+    expect(job).toMatchObject({ state: 'succeeded', method: 'embed', done: DOCS.length });
+    expect(embeds.flat().sort()).toEqual(DOCS.map((d) => d.text).sort());
+    expect(h.store.getGeneration(job.generation!)).toMatchObject({ state: 'live', model: onB.id, dimensions: 48 });
+    await expectGenerationHolds(h, job.generation!, onB.id, DOCS);
+    await expectFinds(h, DOCS[7]!, job.generation!, onB.id);
+    expect(jobView(job).method).toBe('embed');
   });
 });

@@ -12,8 +12,9 @@ import { MANIFEST_FILE, manifestSchema, type Manifest } from '../../../../src/mo
 import { GraphBuilder, tensor } from '../../../../src/models/onnx/graph.ts';
 import { ProtoWriter } from '../../../../src/models/onnx/protobuf.ts';
 import { appendToGraph, readOnnxModel } from '../../../../src/models/onnx/reader.ts';
+import { ModelIntegrityError, ModelLoadError } from '../../../../src/errors.ts';
 import { ModelRegistry, type ModelVersion } from '../../../../src/models/registry.ts';
-import { ADAPTER_OUTPUT, writeAdapterModel } from '../../../../src/models/trained/adapter.ts';
+import { ADAPTER_OUTPUT, ADAPTER_WEIGHTS_PATH, hasAdapterWeights, readAdapterWeights, writeAdapterModel } from '../../../../src/models/trained/adapter.ts';
 import { nextTrainedVersion } from '../../../../src/models/trained/publish.ts';
 import { adapterError, ENGINE_OPTIONS, lineageFor, maxAbsDiff, randomMatrix, TEXTS } from './fixtures.ts';
 
@@ -112,8 +113,11 @@ describe('adapter versions', () => {
     expect(m.inputs).toEqual(meanParent.manifest.inputs);
     expect(m.maxTokens).toBe(meanParent.manifest.maxTokens);
     expect(m.dimensions).toBe(D);
-    expect(m.files.map((f) => f.path)).toEqual(meanParent.manifest.files.map((f) => f.path));
-    for (const f of m.files) expect(await readFile(join(resolved.dir, f.path))).toEqual(await readFile(join(meanParent.dir, f.path)));
+    // The parent's files, copied, and W on its own (see the adapter.bin test below).
+    expect(m.files.map((f) => f.path)).toEqual([...meanParent.manifest.files.map((f) => f.path), ADAPTER_WEIGHTS_PATH]);
+    for (const f of m.files.filter((f) => f.path !== ADAPTER_WEIGHTS_PATH)) {
+      expect(await readFile(join(resolved.dir, f.path))).toEqual(await readFile(join(meanParent.dir, f.path)));
+    }
     // The file on disk is the manifest the registry reads; nothing is left in staging.
     expect(manifestSchema.parse(JSON.parse(await readFile(join(resolved.dir, MANIFEST_FILE), 'utf8')))).toEqual(m);
     expect((await readdir(join(registry.dir, 'lineage-docs-adapter'))).filter((e) => e.startsWith('.'))).toEqual([]);
@@ -123,6 +127,43 @@ describe('adapter versions', () => {
     // A changed file fails verification like any other version.
     await writeFile(join(resolved.dir, 'tokenizer.json'), '{}');
     await expect(registry.verify(resolved)).rejects.toThrow(/does not match its manifest checksum/);
+  });
+
+  it('writes W as adapter.bin (little-endian float32, row-major, checksummed) and reads it back exactly', async () => {
+    const W = randomMatrix(D, D, 11, 0.3);
+    const adapter = await writeAdapterModel(registry.dir, meanParent, W, lineageFor('weights-docs'));
+    const entry = adapter.manifest.files.find((f) => f.path === ADAPTER_WEIGHTS_PATH)!;
+    expect(entry).toEqual(await describeFile(adapter.dir, ADAPTER_WEIGHTS_PATH));
+    expect(entry.bytes).toBe(D * D * 4);
+    const bytes = await readFile(join(adapter.dir, ADAPTER_WEIGHTS_PATH));
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    expect(Float32Array.from({ length: D * D }, (_, i) => view.getFloat32(i * 4, true))).toEqual(W);
+    expect(hasAdapterWeights(adapter)).toBe(true);
+    expect(hasAdapterWeights(meanParent)).toBe(false);
+    expect(await readAdapterWeights(await registry.resolve(adapter.id))).toEqual(W);
+    await registry.verify(adapter);
+
+    // Built on an adapter: its own W, not a copy of the parent's.
+    const W2 = randomMatrix(D, D, 12, 0.3);
+    const stacked = await writeAdapterModel(registry.dir, adapter, W2, lineageFor('weights-docs'));
+    expect(stacked.manifest.files.filter((f) => f.path === ADAPTER_WEIGHTS_PATH)).toHaveLength(1);
+    expect(await readAdapterWeights(stacked)).toEqual(W2);
+
+    // Not an adapter, or one without adapter.bin: clear errors.
+    await expect(readAdapterWeights(meanParent)).rejects.toThrow(/model tiny-mean@1 is not an adapter/);
+    const old = { ...adapter, manifest: { ...adapter.manifest, files: adapter.manifest.files.filter((f) => f.path !== ADAPTER_WEIGHTS_PATH) } };
+    expect(hasAdapterWeights(old)).toBe(false);
+    await expect(readAdapterWeights(old)).rejects.toThrow(ModelLoadError);
+
+    // A changed or truncated file is refused, like any file that does not match its manifest.
+    const changed = Buffer.from(bytes);
+    changed[5]! ^= 1;
+    await writeFile(join(adapter.dir, ADAPTER_WEIGHTS_PATH), changed);
+    await expect(readAdapterWeights(adapter)).rejects.toThrow(/adapter.bin does not match its manifest checksum/);
+    await expect(registry.verify(adapter)).rejects.toThrow(/adapter.bin does not match its manifest checksum/);
+    await writeFile(join(adapter.dir, ADAPTER_WEIGHTS_PATH), bytes.subarray(4));
+    await expect(readAdapterWeights(adapter)).rejects.toThrow(ModelIntegrityError);
+    await expect(readAdapterWeights(adapter)).rejects.toThrow(/holds 4092 bytes, its manifest says 4096/);
   });
 
   it('numbers versions per collection: 1, 2, … counting folders, not reusing numbers', async () => {
