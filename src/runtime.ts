@@ -10,6 +10,7 @@ import { Lifecycle, type LifecycleOptions } from './lifecycle/lifecycle.ts';
 import type { DriftDeps } from './lifecycle/drift/deps.ts';
 import type { EvalDeps } from './lifecycle/eval/deps.ts';
 import type { ReembedDeps } from './lifecycle/reembed/jobs.ts';
+import type { TrainingDeps } from './lifecycle/training/deps.ts';
 import type { FeedbackDeps } from './lifecycle/training/feedback.ts';
 import { SearchService } from './search/service.ts';
 
@@ -45,7 +46,8 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   const drift: DriftDeps = { events: ctx.events, store: ctx.store, engines: ctx.engines, indexes: ctx.indexes };
   const evaluation: EvalDeps = { search: service, engines: ctx.engines, store: ctx.store, indexes: ctx.indexes };
   const feedback: FeedbackDeps = { feedback: ctx.store, collections: ctx.store, documents: ctx.store };
-  const lifecycle = new Lifecycle({ eval: evaluation, reembed, drift, policy: { store: ctx.store, engines: ctx.engines }, feedback }, config, options);
+  const training: TrainingDeps = { store: ctx.store, engines: ctx.engines, modelsDir: config.modelsDir, threads: config.threads };
+  const lifecycle = new Lifecycle({ eval: evaluation, reembed, drift, policy: { store: ctx.store, engines: ctx.engines }, feedback, training }, config, options);
   if (options.startJobs !== false) lifecycle.start();
   let closing: Promise<void> | undefined;
   return {

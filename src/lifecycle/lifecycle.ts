@@ -1,6 +1,7 @@
 /**
  * The model-lifecycle service: re-embedding jobs with their quality gate, drift detection and
- * the policy that acts on it, and the user feedback kept for training. Built on the search service, whose events it subscribes to; the
+ * the policy that acts on it, the user feedback kept for training, and training runs (train).
+ * Built on the search service, whose events it subscribes to; the
  * search service never sees it. The composition root (src/runtime.ts) builds one per process,
  * so the server and CLI commands that open a data directory watch collections the same way.
  */
@@ -10,7 +11,9 @@ import { DriftMonitor } from './drift/monitor.ts';
 import type { EvalDeps } from './eval/deps.ts';
 import { evalSetGate } from './eval/gate.ts';
 import { JobRunner, type JobHooks, type ReembedDeps } from './reembed/jobs.ts';
+import type { TrainingDeps } from './training/deps.ts';
 import type { FeedbackDeps } from './training/feedback.ts';
+import { trainCollection, type TrainOptions, type TrainResult } from './training/train.ts';
 import { attachPolicy, createDriftPolicy, type DriftPolicy, type PolicySources } from './policy.ts';
 
 /** Each part gets only what it works with, from the composition root (src/runtime.ts). */
@@ -23,6 +26,8 @@ export interface LifecycleDeps {
   readonly policy: PolicySources;
   /** What user feedback for training is stored in and checked against (src/lifecycle/training/). */
   readonly feedback: FeedbackDeps;
+  /** What training a model version on a collection reads, and where it writes the version (src/lifecycle/training/train.ts). */
+  readonly training: TrainingDeps;
 }
 
 export interface LifecycleOptions {
@@ -42,6 +47,9 @@ export class Lifecycle {
   /** For user feedback (src/lifecycle/training/feedback.ts), from the API. */
   readonly feedback: FeedbackDeps;
 
+  /** For training model versions on a collection (src/lifecycle/training/train.ts). */
+  readonly training: TrainingDeps;
+
   constructor(
     deps: LifecycleDeps,
     readonly config: Config,
@@ -49,10 +57,16 @@ export class Lifecycle {
   ) {
     this.eval = deps.eval;
     this.feedback = deps.feedback;
+    this.training = deps.training;
     this.jobs = new JobRunner(deps.reembed, config, options.hooks ?? { gate: evalSetGate(deps.eval) });
     this.drift = new DriftMonitor(deps.drift);
     this.policy = createDriftPolicy(deps.policy, this.drift, (collection, reason) => this.jobs.start(collection, { reason }));
     this.detachPolicy = attachPolicy(this.drift, this.policy);
+  }
+
+  /** Trains, validates, gates and writes a model version on the collection (the version is written even when the gate fails). */
+  train(collection: string, options: TrainOptions = {}): Promise<TrainResult> {
+    return trainCollection(this.training, collection, options);
   }
 
   /** Resumes unfinished jobs and starts background sweeps. */

@@ -49,7 +49,7 @@ export interface SearchResponse {
 }
 
 /** Candidates each side contributes to hybrid fusion (more than k, so fusion can reorder). */
-const HYBRID_CANDIDATES = 100;
+export const HYBRID_CANDIDATES = 100;
 
 export async function search(ctx: SearchContext, collectionName: string, req: SearchRequest): Promise<SearchResponse> {
   const started = performance.now();

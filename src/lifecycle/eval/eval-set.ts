@@ -1,6 +1,6 @@
 /** The evaluation set registered per collection (a BEIR folder and a margin), kept in the collection's settings; the re-embedding gate reads it. */
 import { InvalidInputError } from '../../errors.ts';
-import { requireCollection } from '../../search/context.ts';
+import { requireCollection, type CollectionsHolder } from '../../search/context.ts';
 import { readEvalDataset } from './dataset.ts';
 import type { EvalDeps } from './deps.ts';
 import { missingJudgedDocuments } from './run.ts';
@@ -16,7 +16,8 @@ export interface EvalSet {
 const EVAL_SET_KEY = 'evalSet';
 export const DEFAULT_GATE_MARGIN = 0.01;
 
-export function getEvalSet(deps: EvalDeps, collection: string): EvalSet | undefined {
+/** Reads only the collection's settings, so any holder of the collections repository can ask (training too). */
+export function getEvalSet(deps: CollectionsHolder, collection: string): EvalSet | undefined {
   const value = requireCollection(deps, collection).settings[EVAL_SET_KEY] as Partial<EvalSet> | undefined;
   if (!value || typeof value.dataset !== 'string' || typeof value.margin !== 'number') return undefined;
   return { dataset: value.dataset, margin: value.margin, registered_at: value.registered_at ?? '' };

@@ -1,0 +1,86 @@
+/**
+ * tsx scripts/measure-train.ts — trainCollection (src/lifecycle/training/train.ts) end to end on
+ * a BEIR data dir (default Cranfield, ../shared/datasets/cranfield): the corpus indexed through
+ * the composition root (openRuntime, service.upsertDocuments in batches) on use-lite@1, its real
+ * queries registered as the collection's evaluation set, then one training run per kind; prints
+ * each result as JSON (figures before/after on held-out pseudo-queries and the evaluation set,
+ * the gate and its reason, the data counts) and the times.
+ *
+ * SEXTANT_DATASETS=cranfield,cisi   datasets to run (names under ../shared/datasets)
+ * SEXTANT_KINDS=adapter,static      kinds to train (default adapter)
+ * SEXTANT_GATE=dense|hybrid         the gate's mode (default dense)
+ * SEXTANT_MODELS_DIR=<dir>          copy use-lite from there instead of converting it
+ * SEXTANT_THREADS=<n>               ORT threads (default: all cores)
+ */
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { loadConfig } from '../src/config.ts';
+import { registerEvalSet } from '../src/lifecycle/eval/eval-set.ts';
+import type { TrainingKind } from '../src/lifecycle/training/train.ts';
+import { setLogLevel } from '../src/log.ts';
+import { convertUseLite } from '../src/models/use-lite/convert.ts';
+import { openRuntime } from '../src/runtime.ts';
+import { datasetDir, readCorpus } from './lib/beir.ts';
+
+const THREADS = Number(process.env.SEXTANT_THREADS ?? cpus().length);
+const DATASETS = (process.env.SEXTANT_DATASETS ?? 'cranfield').split(',');
+const KINDS = (process.env.SEXTANT_KINDS ?? 'adapter').split(',') as TrainingKind[];
+const GATE = process.env.SEXTANT_GATE === 'hybrid' ? 'hybrid' : 'dense';
+const BATCH = 256;
+
+async function main(): Promise<void> {
+  setLogLevel('warn');
+  const root = mkdtempSync(join(tmpdir(), 'sextant-measure-train-'));
+  try {
+    const modelsDir = join(root, 'models');
+    const source = process.env.SEXTANT_MODELS_DIR ? resolve(process.env.SEXTANT_MODELS_DIR, 'use-lite') : undefined;
+    if (source && existsSync(source)) cpSync(source, join(modelsDir, 'use-lite'), { recursive: true });
+    await convertUseLite(modelsDir);
+    const runtime = await openRuntime(loadConfig({ modelsDir, dataDir: join(root, 'data'), threads: THREADS }, {}), { startJobs: false });
+    try {
+      for (const name of DATASETS) {
+        const dir = datasetDir(name);
+        if (!dir) {
+          console.error(`${name}: ../shared/datasets/${name} not found; skipped`);
+          continue;
+        }
+        const docs = readCorpus(dir)
+          .filter((d) => d.text.trim() || d.title.trim())
+          .map((d) => (d.text.trim() ? { id: d._id, title: d.title.trim() || null, text: d.text } : { id: d._id, text: d.title }));
+        await runtime.service.createCollection({ name, model: 'use-lite@1' });
+        let t0 = performance.now();
+        for (let i = 0; i < docs.length; i += BATCH) await runtime.service.upsertDocuments(name, docs.slice(i, i + BATCH));
+        const indexS = (performance.now() - t0) / 1000;
+        registerEvalSet(runtime.lifecycle.eval, name, dir);
+        for (const kind of KINDS) {
+          t0 = performance.now();
+          const stages: Record<string, number> = {};
+          let last = t0;
+          let stage = '';
+          const result = await runtime.lifecycle.train(name, {
+            kind,
+            gate: GATE,
+            onProgress: (p) => {
+              if (p.stage === stage) return;
+              const now = performance.now();
+              if (stage) stages[stage] = (now - last) / 1000;
+              stage = p.stage;
+              last = now;
+            },
+          });
+          if (stage) stages[stage] = (performance.now() - last) / 1000;
+          const trainS = (performance.now() - t0) / 1000;
+          const { lineage, ...rest } = result;
+          console.log(JSON.stringify({ dataset: name, documents: docs.length, index_s: indexS, train_s: trainS, stage_s: stages, ...rest, hyperparameters: lineage.hyperparameters }, null, 2));
+        }
+      }
+    } finally {
+      await runtime.close();
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+await main();
