@@ -18,11 +18,11 @@ import { EmbeddingEngine, type EmbedKind } from '../src/embedding/engine.ts';
 import { setLogLevel } from '../src/log.ts';
 import { ModelRegistry } from '../src/models/registry.ts';
 import { convertUseLite } from '../src/models/use-lite/convert.ts';
-import { ndcgAt } from '../src/search/metrics.ts';
 import { applyAdapter, trainAdapter, type AdapterTrainingResult } from '../src/training/adapter.ts';
 import type { AdapterSides } from '../src/training/graphs.ts';
 import { pseudoQueries, splitByDocument } from '../src/training/pseudo-queries.ts';
 import { datasetDir, docText, readCorpus, readQrels, readQueries } from './lib/beir.ts';
+import { meanNdcg } from './lib/exact-ndcg.ts';
 
 const THREADS = Number(process.env.SEXTANT_THREADS ?? cpus().length);
 const CONCURRENCY = 32;
@@ -41,27 +41,6 @@ async function embedAll(engine: EmbeddingEngine, texts: readonly string[], kind:
     }),
   );
   return { vectors, seconds: (performance.now() - started) / 1000 };
-}
-
-function topK(query: Float32Array, docs: readonly Float32Array[], k: number): number[] {
-  const best: { i: number; s: number }[] = [];
-  for (let i = 0; i < docs.length; i++) {
-    const d = docs[i]!;
-    let s = 0;
-    for (let j = 0; j < d.length; j++) s += query[j]! * d[j]!;
-    if (best.length < k || s > best[best.length - 1]!.s) {
-      best.push({ i, s });
-      best.sort((a, b) => b.s - a.s || a.i - b.i);
-      if (best.length > k) best.pop();
-    }
-  }
-  return best.map((b) => b.i);
-}
-
-function meanNdcg(queries: readonly Float32Array[], docs: readonly Float32Array[], docIds: readonly string[], qrels: ReadonlyArray<ReadonlyMap<string, number>>): number {
-  let total = 0;
-  queries.forEach((q, i) => (total += ndcgAt(10, topK(q, docs, 10).map((j) => docIds[j]!), qrels[i]!)));
-  return total / queries.length;
 }
 
 interface Row {

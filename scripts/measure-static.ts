@@ -22,10 +22,10 @@ import { setLogLevel } from '../src/log.ts';
 import { ModelRegistry, primaryOnnx, type ModelVersion } from '../src/models/registry.ts';
 import { tokenizerIdCount, writeStaticModel } from '../src/models/trained/static.ts';
 import { convertUseLite } from '../src/models/use-lite/convert.ts';
-import { ndcgAt } from '../src/search/metrics.ts';
 import { pseudoQueries, splitByDocument } from '../src/training/pseudo-queries.ts';
 import { onnxTokenEmbedder, staticVectors, trainStatic, type StaticEpoch } from '../src/training/static.ts';
 import { datasetDir, docText, readCorpus, readQrels, readQueries } from './lib/beir.ts';
+import { meanNdcg } from './lib/exact-ndcg.ts';
 
 const THREADS = Number(process.env.SEXTANT_THREADS ?? cpus().length);
 const CONCURRENCY = 32;
@@ -49,27 +49,6 @@ async function embedAll(engine: EmbeddingEngine, texts: readonly string[], kind:
 
 function rows(x: Float32Array, d: number): Float32Array[] {
   return Array.from({ length: x.length / d }, (_, i) => x.subarray(i * d, (i + 1) * d));
-}
-
-function topK(query: Float32Array, docs: readonly Float32Array[], k: number): number[] {
-  const best: { i: number; s: number }[] = [];
-  for (let i = 0; i < docs.length; i++) {
-    const d = docs[i]!;
-    let s = 0;
-    for (let j = 0; j < d.length; j++) s += query[j]! * d[j]!;
-    if (best.length < k || s > best[best.length - 1]!.s) {
-      best.push({ i, s });
-      best.sort((a, b) => b.s - a.s || a.i - b.i);
-      if (best.length > k) best.pop();
-    }
-  }
-  return best.map((b) => b.i);
-}
-
-function meanNdcg(queries: readonly Float32Array[], docs: readonly Float32Array[], docIds: readonly string[], qrels: ReadonlyArray<ReadonlyMap<string, number>>): number {
-  let total = 0;
-  queries.forEach((q, i) => (total += ndcgAt(10, topK(q, docs, 10).map((j) => docIds[j]!), qrels[i]!)));
-  return total / queries.length;
 }
 
 interface Row {
