@@ -110,6 +110,20 @@ export const job = z
     finished_at: timestamp.nullable(),
     /** 'embed': the model runs over every document; 'transform': an adapter maps the live generation's stored vectors. Absent when the server does not know (a job it has not run since it started). */
     method: z.enum(['transform', 'embed']).optional(),
+    /** 'train' for training jobs; absent on re-embedding jobs (their JSON is as in 0.1.0). */
+    type: z.enum(['reembed', 'train']).optional(),
+    /** Training jobs: what was asked. */
+    params: z
+      .object({ kind: z.enum(['adapter', 'static']), epochs: z.number().int().optional(), seed: z.number().int().optional(), gate: z.enum(['dense', 'hybrid']), activate: z.boolean() })
+      .optional(),
+    /** Finished training jobs: figures per held-out set before (parent) and after (trained). */
+    validation: z.object({ before: z.record(z.string(), z.unknown()), after: z.record(z.string(), z.unknown()) }).optional(),
+    /** Finished training jobs: the gate's outcome; a failed gate leaves the version unused. */
+    gate: z.object({ passed: z.boolean(), reason: z.string(), mode: z.enum(['dense', 'hybrid']), margin: z.number() }).optional(),
+    /** Finished training jobs: the parent model the version was trained from. */
+    parent: z.string().optional(),
+    /** Finished training jobs: the re-embedding job that activates the version (activate with a passed gate), else null. */
+    activation_job: z.string().nullable().optional(),
   });
 
 export const jobList = z.object({ jobs: z.array(job) });

@@ -80,6 +80,15 @@ export const fixedSchemas = {
     .strict(),
   setAlias: z.object({ target: z.string().min(1) }).strict(),
   reembed: z.object({ model: z.string().min(1).optional() }).strict(),
+  train: z
+    .object({
+      kind: z.enum(['adapter', 'static']).optional().describe("Default 'adapter'"),
+      epochs: z.number().int().min(1).max(100).optional(),
+      seed: z.number().int().optional(),
+      gate: z.enum(['dense', 'hybrid']).optional().describe("Which mode's figures the gate reads (default 'dense')"),
+      activate: z.boolean().optional().describe('With a passed gate, start re-embedding to the new version (default false)'),
+    })
+    .strict(),
   driftSettings: driftSettingsSchema,
   eval: z
     .object({

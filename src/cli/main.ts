@@ -7,6 +7,7 @@ import { indexCommand } from './index-command.ts';
 import { reembedCommand } from './reembed-command.ts';
 import { searchCommand } from './search-command.ts';
 import { serveCommand } from './serve.ts';
+import { trainCommand } from './train-command.ts';
 import { tuneCommand } from './tune-command.ts';
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   eval: evalCommand,
   tune: tuneCommand,
   reembed: reembedCommand,
+  train: trainCommand,
 };
 
 const HELP = `sextant — semantic search service
@@ -28,6 +30,7 @@ const HELP = `sextant — semantic search service
   sextant eval <collection> --dataset <BEIR folder> [--json] [--compare <generation|model>] [--register [--margin 0.01]]
   sextant tune <collection> --dataset <BEIR folder> [--target-recall 0.95] [--dry-run] [--json]
   sextant reembed <collection> [--model name@version] [--follow]
+  sextant train <collection> [--kind adapter|static] [--epochs N] [--seed N] [--gate dense|hybrid] [--activate] [--follow] [--json]
   sextant embed [--model name@version] [--query] [--json] "text" ...
   sextant models list [--json]
   sextant models prepare                     build the offline default model (USE-Lite) if missing

@@ -28,6 +28,7 @@ export const ROUTES = {
   updateCollection: ['PATCH', '/v1/collections/{name}'],
   deleteCollection: ['DELETE', '/v1/collections/{name}'],
   reembed: ['POST', '/v1/collections/{name}/reembed'],
+  train: ['POST', '/v1/collections/{name}/train'],
   rollback: ['POST', '/v1/collections/{name}/rollback'],
   getDrift: ['GET', '/v1/collections/{name}/drift'],
   updateDriftSettings: ['PATCH', '/v1/collections/{name}/drift'],
@@ -135,6 +136,11 @@ export class SextantClient {
   // Lifecycle
   reembed(name: string, request: T.ReembedRequest = {}, call?: CallOptions): Promise<T.Job> {
     return this.send('reembed', call, { params: { name }, body: request });
+  }
+
+  /** Starts a training job (202); follow it with getJob. */
+  train(name: string, request: T.TrainRequest = {}, call?: CallOptions): Promise<T.Job> {
+    return this.send('train', call, { params: { name }, body: request });
   }
   rollback(name: string, call?: CallOptions): Promise<T.Collection> {
     return this.send('rollback', call, { params: { name } });

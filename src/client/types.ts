@@ -19,6 +19,7 @@ export type DeleteDocumentsRequest = In<'deleteDocuments'>;
 export type SearchRequest = In<'search'>;
 export type ImportModelRequest = In<'importModel'>;
 export type ReembedRequest = In<'reembed'>;
+export type TrainRequest = In<'train'>;
 export type DriftSettingsRequest = In<'driftSettings'>;
 export type DriftReferenceRequest = In<'driftReference'>;
 export type EvalRequest = In<'eval'>;

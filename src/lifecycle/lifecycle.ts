@@ -13,6 +13,7 @@ import { evalSetGate } from './eval/gate.ts';
 import { JobRunner, type JobHooks, type ReembedDeps } from './reembed/jobs.ts';
 import type { TrainingDeps } from './training/deps.ts';
 import type { FeedbackDeps } from './training/feedback.ts';
+import { TrainJobRunner } from './training/jobs.ts';
 import { trainCollection, type TrainOptions, type TrainResult } from './training/train.ts';
 import { attachPolicy, createDriftPolicy, type DriftPolicy, type PolicySources } from './policy.ts';
 
@@ -37,6 +38,8 @@ export interface LifecycleOptions {
 
 export class Lifecycle {
   readonly jobs: JobRunner;
+  /** Training jobs (src/lifecycle/training/jobs.ts), in the same jobs table as re-embedding. */
+  readonly trainJobs: TrainJobRunner;
   readonly drift: DriftMonitor;
   readonly policy: DriftPolicy;
   private readonly detachPolicy: () => void;
@@ -59,6 +62,13 @@ export class Lifecycle {
     this.feedback = deps.feedback;
     this.training = deps.training;
     this.jobs = new JobRunner(deps.reembed, config, options.hooks ?? { gate: evalSetGate(deps.eval) });
+    this.trainJobs = new TrainJobRunner({
+      jobs: deps.reembed.jobs,
+      collections: deps.reembed.collections,
+      documents: deps.reembed.documents,
+      training: deps.training,
+      activate: async (collection, model) => (await this.jobs.start(collection, { model, reason: 'training' })).id,
+    });
     this.drift = new DriftMonitor(deps.drift);
     this.policy = createDriftPolicy(deps.policy, this.drift, (collection, reason) => this.jobs.start(collection, { reason }));
     this.detachPolicy = attachPolicy(this.drift, this.policy);
@@ -72,6 +82,7 @@ export class Lifecycle {
   /** Resumes unfinished jobs and starts background sweeps. */
   start(): void {
     this.jobs.resumeAll();
+    this.trainJobs.resumeAll();
   }
 
   /** Evaluates drift windows already full, stops watching, then stops jobs (they resume on the next start). */
@@ -79,6 +90,7 @@ export class Lifecycle {
     this.detachPolicy();
     await this.drift.flush();
     this.drift.close();
+    await this.trainJobs.close();
     await this.jobs.close();
   }
 }

@@ -6,11 +6,11 @@
 import { InvalidInputError } from '../errors.ts';
 import type { StoreDatabase } from './database.ts';
 import { nowIso } from './rows.ts';
-import type { JobPatch, JobRow, JobState, JobsRepository } from './types.ts';
+import type { JobKind, JobPatch, JobRow, JobState, JobsRepository } from './types.ts';
 
 interface JobRecord {
   id: string;
-  kind: 'reembed';
+  kind: JobKind;
   collection: string;
   state: JobState;
   model: string;
@@ -25,6 +25,12 @@ interface JobRecord {
   started_at: string | null;
   finished_at: string | null;
   updated_at: string;
+  params: string | null;
+  result: string | null;
+}
+
+function json(text: string): Record<string, unknown> {
+  return JSON.parse(text) as Record<string, unknown>;
 }
 
 function toJobRow(r: JobRecord): JobRow {
@@ -45,11 +51,14 @@ function toJobRow(r: JobRecord): JobRow {
     startedAt: r.started_at,
     finishedAt: r.finished_at,
     updatedAt: r.updated_at,
+    ...(r.params !== null ? { params: json(r.params) } : {}),
+    ...(r.result !== null ? { result: json(r.result) } : {}),
   };
 }
 
 const PATCH_COLUMNS: Record<keyof JobPatch, string> = {
   state: 'state',
+  model: 'model',
   generation: 'generation',
   previousGeneration: 'previous_generation',
   done: 'done',
@@ -58,18 +67,19 @@ const PATCH_COLUMNS: Record<keyof JobPatch, string> = {
   error: 'error',
   startedAt: 'started_at',
   finishedAt: 'finished_at',
+  result: 'result',
 };
 
 export class SqliteJobs implements JobsRepository {
   constructor(private readonly db: StoreDatabase) {}
 
-  createJob(job: Pick<JobRow, 'id' | 'collection' | 'model' | 'reason' | 'total'>): JobRow {
+  createJob(job: Pick<JobRow, 'id' | 'collection' | 'model' | 'reason' | 'total'> & { readonly kind?: JobKind; readonly params?: Record<string, unknown> }): JobRow {
     const now = nowIso();
     this.db.write(() =>
       this.db.stmt(
-        `INSERT INTO jobs (id, kind, collection, state, model, total, reason, created_at, updated_at)
-         VALUES (?, 'reembed', ?, 'queued', ?, ?, ?, ?, ?)`,
-      ).run(job.id, job.collection, job.model, job.total, job.reason, now, now),
+        `INSERT INTO jobs (id, kind, collection, state, model, total, reason, created_at, updated_at, params)
+         VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)`,
+      ).run(job.id, job.kind ?? 'reembed', job.collection, job.model, job.total, job.reason, now, now, job.params === undefined ? null : JSON.stringify(job.params)),
     );
     return this.getJob(job.id)!;
   }
@@ -94,7 +104,7 @@ export class SqliteJobs implements JobsRepository {
       if (!this.db.stmt('SELECT 1 FROM jobs WHERE id = ?').get(id)) throw new InvalidInputError(`job '${id}' does not exist`);
       if (entries.length === 0) return;
       const sets = entries.map(([k]) => `${PATCH_COLUMNS[k]} = ?`).join(', ');
-      this.db.stmt(`UPDATE jobs SET ${sets}, updated_at = ? WHERE id = ?`).run(...entries.map(([, v]) => v), nowIso(), id);
+      this.db.stmt(`UPDATE jobs SET ${sets}, updated_at = ? WHERE id = ?`).run(...entries.map(([k, v]) => (k === 'result' ? JSON.stringify(v) : v)), nowIso(), id);
     });
     return this.getJob(id)!;
   }

@@ -144,6 +144,38 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX feedback_by_collection ON feedback(collection, id);
     `);
   },
+  (db) => {
+    // Training jobs share the jobs table: kind 'train', with the job's parameters and result as
+    // JSON. SQLite cannot alter a CHECK, so the table is rebuilt (rows copied, index recreated)
+    // inside this migration's transaction.
+    db.exec(`
+      CREATE TABLE jobs_v5 (
+        id                  TEXT PRIMARY KEY,
+        kind                TEXT NOT NULL CHECK (kind IN ('reembed', 'train')),
+        collection          TEXT NOT NULL,
+        state               TEXT NOT NULL CHECK (state IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
+        model               TEXT NOT NULL,
+        generation          INTEGER,
+        previous_generation INTEGER,
+        done                INTEGER NOT NULL DEFAULT 0,
+        total               INTEGER NOT NULL DEFAULT 0,
+        cursor              TEXT,
+        reason              TEXT NOT NULL DEFAULT 'manual',
+        error               TEXT,
+        created_at          TEXT NOT NULL,
+        started_at          TEXT,
+        finished_at         TEXT,
+        updated_at          TEXT NOT NULL,
+        params              TEXT,  -- JSON: what the job was asked (training jobs)
+        result              TEXT   -- JSON: what it produced (training jobs)
+      );
+      INSERT INTO jobs_v5 (id, kind, collection, state, model, generation, previous_generation, done, total, cursor, reason, error, created_at, started_at, finished_at, updated_at)
+        SELECT id, kind, collection, state, model, generation, previous_generation, done, total, cursor, reason, error, created_at, started_at, finished_at, updated_at FROM jobs;
+      DROP TABLE jobs;
+      ALTER TABLE jobs_v5 RENAME TO jobs;
+      CREATE INDEX jobs_by_collection ON jobs(collection, created_at);
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -77,9 +77,11 @@ export interface KeywordHit {
 
 export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
+export type JobKind = 'reembed' | 'train';
+
 export interface JobRow {
   readonly id: string;
-  readonly kind: 'reembed';
+  readonly kind: JobKind;
   readonly collection: string;
   readonly state: JobState;
   /** Concrete name@version the job embeds with. */
@@ -98,9 +100,13 @@ export interface JobRow {
   readonly startedAt: string | null;
   readonly finishedAt: string | null;
   readonly updatedAt: string;
+  /** What the job was asked, as stored JSON (training jobs; absent for re-embedding, whose rows are as before). */
+  readonly params?: Record<string, unknown>;
+  /** What the job produced, as stored JSON (training jobs, once finished; absent otherwise). */
+  readonly result?: Record<string, unknown>;
 }
 
-export type JobPatch = Partial<Pick<JobRow, 'state' | 'generation' | 'previousGeneration' | 'done' | 'total' | 'cursor' | 'error' | 'startedAt' | 'finishedAt'>>;
+export type JobPatch = Partial<Pick<JobRow, 'state' | 'model' | 'generation' | 'previousGeneration' | 'done' | 'total' | 'cursor' | 'error' | 'startedAt' | 'finishedAt' | 'result'>>;
 
 /** Kinds of drift reference and history rows. */
 export type DriftKindRow = 'documents' | 'queries';
@@ -234,7 +240,7 @@ export interface KeywordRepository {
 
 /** Re-embedding jobs (jobs.ts). */
 export interface JobsRepository {
-  createJob(job: Pick<JobRow, 'id' | 'collection' | 'model' | 'reason' | 'total'>): JobRow;
+  createJob(job: Pick<JobRow, 'id' | 'collection' | 'model' | 'reason' | 'total'> & { readonly kind?: JobKind; readonly params?: Record<string, unknown> }): JobRow;
   getJob(id: string): JobRow | undefined;
   /** Newest first; one collection's when given. */
   listJobs(collection?: string): JobRow[];

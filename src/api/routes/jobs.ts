@@ -7,6 +7,11 @@ import { jobView } from '../views/job.ts';
 
 export function jobsRoutes(deps: ApiDeps): Route[] {
   const jobs = deps.lifecycle.jobs;
+  const training = deps.lifecycle.trainJobs;
+  // Both kinds of job, one table: each runner answers for its own kind.
+  const anyJob = (id: string) => (training.has(id) ? training.get(id) : jobs.get(id));
+  const allJobs = (collection: string | undefined) =>
+    [...jobs.list(collection), ...training.list(collection)].sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id));
   return [
     route({
       method: 'get',
@@ -16,7 +21,7 @@ export function jobsRoutes(deps: ApiDeps): Route[] {
       role: 'read',
       response: responses.jobList,
       query: [{ name: 'collection', description: 'Only this collection', type: 'string' }],
-      handle: (c) => c.json({ jobs: jobs.list(c.req.query('collection')).map(jobView) }),
+      handle: (c) => c.json({ jobs: allJobs(c.req.query('collection')).map(jobView) }),
     }),
     route({
       method: 'get',
@@ -25,7 +30,7 @@ export function jobsRoutes(deps: ApiDeps): Route[] {
       summary: 'A job with progress',
       role: 'read',
       response: responses.job,
-      handle: (c) => c.json(jobView(jobs.get(param(c, 'id')))),
+      handle: (c) => c.json(jobView(anyJob(param(c, 'id')))),
     }),
     route({
       method: 'post',
@@ -34,7 +39,10 @@ export function jobsRoutes(deps: ApiDeps): Route[] {
       summary: 'Cancel a queued or running job',
       role: 'admin',
       response: responses.job,
-      handle: async (c) => c.json(jobView(await jobs.cancel(param(c, 'id')))),
+      handle: async (c) => {
+        const id = param(c, 'id');
+        return c.json(jobView(training.has(id) ? await training.cancel(id) : await jobs.cancel(id)));
+      },
     }),
     routeWithBody({
       method: 'post',
@@ -47,6 +55,30 @@ export function jobsRoutes(deps: ApiDeps): Route[] {
       response: responses.job,
       status: 202,
       handle: async (c, body) => c.json(jobView(await jobs.start(param(c, 'name'), { model: body.model, reason: 'manual' })), 202),
+    }),
+    routeWithBody({
+      method: 'post',
+      path: '/v1/collections/{name}/train',
+      operationId: 'train',
+      summary: "Start a training job: a model version trained on the collection, validated and gated; with activate and a passed gate, re-embedding to it follows",
+      role: 'admin',
+      request: deps.schemas.train,
+      optionalBody: true,
+      response: responses.job,
+      status: 202,
+      handle: (c, body) =>
+        c.json(
+          jobView(
+            training.start(param(c, 'name'), {
+              ...(body.kind !== undefined ? { kind: body.kind } : {}),
+              ...(body.epochs !== undefined ? { epochs: body.epochs } : {}),
+              ...(body.seed !== undefined ? { seed: body.seed } : {}),
+              ...(body.gate !== undefined ? { gate: body.gate } : {}),
+              ...(body.activate !== undefined ? { activate: body.activate } : {}),
+            }),
+          ),
+          202,
+        ),
     }),
     route({
       method: 'post',

@@ -1,7 +1,55 @@
 /** A job as the API shows it (`GET /v1/jobs/{id}`; also what `sextant reembed` prints). */
 import type { JobStatus } from '../../lifecycle/reembed/jobs.ts';
+import type { TrainJobStatus } from '../../lifecycle/training/jobs.ts';
 
-export function jobView(job: JobStatus) {
+/** A re-embedding or training job. Re-embedding jobs' JSON is unchanged (no `type`; see the 0.1.0 compatibility test). */
+export function jobView(job: JobStatus): ReturnType<typeof reembedJobView>;
+export function jobView(job: TrainJobStatus): ReturnType<typeof trainJobView>;
+export function jobView(job: JobStatus | TrainJobStatus): ReturnType<typeof reembedJobView> | ReturnType<typeof trainJobView>;
+export function jobView(job: JobStatus | TrainJobStatus): ReturnType<typeof reembedJobView> | ReturnType<typeof trainJobView> {
+  return 'train' in job ? trainJobView(job) : reembedJobView(job);
+}
+
+function trainJobView(job: TrainJobStatus) {
+  const r = job.train.result;
+  const p = job.train.params;
+  return {
+    id: job.id,
+    type: 'train' as const,
+    kind: job.kind,
+    collection: job.collection,
+    state: job.state,
+    model: job.model,
+    generation: job.generation,
+    previous_generation: job.previousGeneration,
+    done: job.done,
+    total: job.total,
+    docs_per_s: null,
+    eta_seconds: null,
+    reason: job.reason,
+    error: job.error,
+    created_at: job.createdAt,
+    started_at: job.startedAt,
+    finished_at: job.finishedAt,
+    params: {
+      kind: p.kind,
+      ...(p.epochs !== undefined ? { epochs: p.epochs } : {}),
+      ...(p.seed !== undefined ? { seed: p.seed } : {}),
+      gate: p.gate,
+      activate: p.activate,
+    },
+    ...(r
+      ? {
+          validation: r.validation,
+          gate: r.gate,
+          parent: r.parent,
+          activation_job: r.activationJob,
+        }
+      : {}),
+  };
+}
+
+function reembedJobView(job: JobStatus) {
   return {
     id: job.id,
     kind: job.kind,
@@ -24,4 +72,4 @@ export function jobView(job: JobStatus) {
   };
 }
 
-export type JobView = ReturnType<typeof jobView>;
+export type JobView = ReturnType<typeof reembedJobView> | ReturnType<typeof trainJobView>;

@@ -124,7 +124,7 @@ export class JobRunner {
   /** Resumes jobs a previous process left unfinished and starts the retention sweep. */
   resumeAll(): void {
     for (const job of this.deps.jobs.listJobs().reverse()) {
-      if (!ACTIVE.includes(job.state)) continue;
+      if (job.kind !== 'reembed' || !ACTIVE.includes(job.state)) continue;
       if (!this.deps.collections.getCollection(job.collection)) {
         this.deps.jobs.updateJob(job.id, { state: 'failed', error: 'collection no longer exists', finishedAt: new Date().toISOString() });
         continue;
@@ -163,29 +163,29 @@ export class JobRunner {
   }
 
   private refuseRollbackDuringJob(collection: string): void {
-    const active = this.deps.jobs.listJobs(collection).find((j) => ACTIVE.includes(j.state));
+    const active = this.deps.jobs.listJobs(collection).find((j) => j.kind === 'reembed' && ACTIVE.includes(j.state));
     if (active) throw new ConflictError(`collection '${collection}' has a re-embedding job in progress (${active.id}); cancel it first`);
   }
 
   private refuseIfActive(collection: string): void {
-    const active = this.deps.jobs.listJobs(collection).find((j) => ACTIVE.includes(j.state));
+    const active = this.deps.jobs.listJobs(collection).find((j) => j.kind === 'reembed' && ACTIVE.includes(j.state));
     if (active) throw new ConflictError(`collection '${collection}' already has a re-embedding job (${active.id}, ${active.state})`, { job: active.id });
   }
 
   get(id: string): JobStatus {
     const job = this.deps.jobs.getJob(id);
-    if (!job) throw new JobNotFoundError(`job '${id}' does not exist`);
+    if (!job || job.kind !== 'reembed') throw new JobNotFoundError(`job '${id}' does not exist`);
     return this.view(job);
   }
 
   list(collection?: string): JobStatus[] {
-    return this.deps.jobs.listJobs(collection).map((j) => this.view(j));
+    return this.deps.jobs.listJobs(collection).filter((j) => j.kind === 'reembed').map((j) => this.view(j));
   }
 
   /** Cancels a queued or running job; the live generation is untouched and the partial one removed. */
   async cancel(id: string): Promise<JobStatus> {
     const job = this.deps.jobs.getJob(id);
-    if (!job) throw new JobNotFoundError(`job '${id}' does not exist`);
+    if (!job || job.kind !== 'reembed') throw new JobNotFoundError(`job '${id}' does not exist`);
     if (!ACTIVE.includes(job.state)) throw new ConflictError(`job '${id}' is already ${job.state}`);
     this.cancelRequested.add(id);
     const run = this.running.get(id);

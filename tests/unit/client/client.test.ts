@@ -210,6 +210,21 @@ describe('every operation against a real server', () => {
     expect(rolled.generation).toBe(job.previous_generation);
   });
 
+  it('train: a bad request is refused, a training job starts and can be cancelled', async () => {
+    const bad = await admin.train('papers', { epochs: 0 }).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(Error);
+    const started = responses.job.parse(await admin.train('papers', { epochs: 1 }));
+    expect(started.type).toBe('train');
+    expect(responses.job.parse(await admin.getJob(started.id)).type).toBe('train');
+    await admin.cancelJob(started.id).catch(() => undefined); // may have finished already
+    let job: Job = started;
+    while (job.state === 'queued' || job.state === 'running') {
+      await new Promise((r) => setTimeout(r, 50));
+      job = responses.job.parse(await admin.getJob(started.id));
+    }
+    expect(['succeeded', 'cancelled', 'failed']).toContain(job.state); // 4 documents: training may refuse them
+  });
+
   it('feedback: addFeedback, listFeedback, deleteFeedback', async () => {
     await admin.createCollection({ name: 'judged' });
     await admin.upsertDocuments('judged', DOCS);

@@ -79,6 +79,7 @@ describe('readiness, metrics and OpenAPI', () => {
       '/v1/collections': ['get', 'post'],
       '/v1/collections/{name}': ['delete', 'get', 'patch'],
       '/v1/collections/{name}/reembed': ['post'],
+      '/v1/collections/{name}/train': ['post'],
       '/v1/collections/{name}/rollback': ['post'],
       '/v1/collections/{name}/drift': ['get', 'patch'],
       '/v1/collections/{name}/drift/reference': ['post'],

@@ -1,0 +1,111 @@
+// Tests POST /v1/collections/{name}/train and the job routes for training jobs, through app.request(), on USE-Lite.
+import { cp, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import * as responses from '../../../../src/api/responses.ts';
+import { expectError } from '../../../helpers/api-errors.ts';
+import { startTestApp, type TestApp } from '../../../helpers/app.ts';
+import { api, tempDir } from '../../../helpers/server.ts';
+
+const TOPICS = ['rivers and rain', 'songs and music', 'computers and code', 'food and cooking', 'stars and planets', 'dogs and cats', 'books and stories', 'cars and roads'];
+/** 40 short documents, five per topic. */
+const DOCS = Array.from({ length: 40 }, (_, i) => ({
+  id: `d${String(i).padStart(2, '0')}`,
+  text: `A short note number ${i} about ${TOPICS[i % TOPICS.length]}, with a few more words on ${TOPICS[(i * 3) % TOPICS.length]}.`,
+}));
+const COL = 'notes';
+
+let dir: Awaited<ReturnType<typeof tempDir>>;
+let app: TestApp;
+let modelsDir: string;
+const call = (method: string, path: string, body?: unknown) => api(app, method, path, body);
+
+type JobBody = ReturnType<typeof responses.job.parse>;
+
+/** Polls the job until it is no longer queued or running (no fixed sleep: a tick between reads). */
+async function settle(id: string): Promise<JobBody> {
+  for (;;) {
+    const res = await call('GET', `/v1/jobs/${id}`);
+    expect(res.status).toBe(200);
+    const job = responses.job.parse(res.body);
+    if (job.state !== 'queued' && job.state !== 'running') return job;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const trainedVersions = async () => (await readdir(modelsDir)).filter((n) => n.includes('-adapter') || n.includes('-static'));
+const jobIds = async () => ((await call('GET', '/v1/jobs')).body as { jobs: { id: string }[] }).jobs.map((j) => j.id);
+
+beforeAll(async () => {
+  dir = await tempDir('sextant-train-route-');
+  // A private copy of the models: trained versions are written there.
+  modelsDir = join(dir.path, 'models');
+  await cp(inject('modelsDir'), modelsDir, { recursive: true });
+  app = await startTestApp({ dataDir: join(dir.path, 'data'), modelsDir, threads: 1 });
+  expect((await call('POST', '/v1/collections', { name: COL })).status).toBe(201);
+  expect((await call('POST', `/v1/collections/${COL}/documents`, { documents: DOCS })).status).toBe(200);
+  expect((await call('POST', '/v1/collections', { name: 'empty' })).status).toBe(201);
+});
+
+afterAll(async () => {
+  await app?.close();
+  await dir?.remove();
+});
+
+describe('POST /v1/collections/{name}/train', () => {
+  it('refuses bad input (400), an unknown collection (404) and an empty one (400), writing nothing', async () => {
+    const before = await jobIds();
+    for (const body of [{ epochs: 0 }, { epochs: 101 }, { epochs: 1.5 }, { kind: 'lora' }, { gate: 'keyword' }, { activate: 'yes' }, { seed: 'x' }, { colour: 'red' }, []]) {
+      expectError(await call('POST', `/v1/collections/${COL}/train`, body), 400, 'invalid_input');
+    }
+    expectError(await call('POST', '/v1/collections/nope/train', { epochs: 1 }), 404, 'collection_not_found');
+    expectError(await call('POST', '/v1/collections/empty/train', { epochs: 1 }), 400, 'invalid_input');
+    expect(await jobIds()).toEqual(before);
+    expect(await trainedVersions()).toEqual([]);
+  });
+
+  it('starts a training job (202, type train) that finishes with model, validation and gate; a second one meanwhile is 409', async () => {
+    const res = await call('POST', `/v1/collections/${COL}/train`, { epochs: 1, seed: 3 });
+    expect(res.status).toBe(202);
+    const started = responses.job.parse(res.body);
+    expect(started).toMatchObject({ type: 'train', kind: 'train', collection: COL, state: 'queued', params: { kind: 'adapter', epochs: 1, seed: 3, gate: 'dense', activate: false } });
+    expect(started.validation).toBeUndefined();
+    // Queued or running: a second training job on the collection is refused.
+    expectError(await call('POST', `/v1/collections/${COL}/train`, { epochs: 1 }), 409, 'conflict');
+
+    const job = await settle(started.id);
+    expect(job.state, job.error ?? '').toBe('succeeded');
+    expect(job.model).toMatch(new RegExp(`^${COL}-adapter@\\d+$`));
+    expect(job.parent).toBe(started.model);
+    expect(Object.keys(job.validation!.before)).toContain('pseudo');
+    expect(Object.keys(job.validation!.after)).toContain('pseudo');
+    expect(typeof job.gate!.passed).toBe('boolean');
+    expect(job.gate!.reason.length).toBeGreaterThan(0);
+    expect(job.activation_job).toBeNull();
+    expect(job.total).toBeGreaterThan(0);
+    expect(job.done).toBe(job.total);
+
+    const listed = responses.jobList.parse((await call('GET', `/v1/jobs?collection=${COL}`)).body).jobs;
+    expect(listed.find((j) => j.id === started.id)).toMatchObject({ type: 'train', model: job.model });
+    // Not activated: the collection still serves its model.
+    expect(((await call('GET', `/v1/collections/${COL}`)).body as { model: string }).model).not.toBe(job.model);
+  });
+
+  it('cancels a training job: cancelled, nothing written', async () => {
+    const versions = await trainedVersions();
+    // The versions inside the collection's adapter folder (one per training run that wrote).
+    const adapterVersions = async () => (await readdir(join(modelsDir, `${COL}-adapter`)).catch(() => [])).sort();
+    const inRegistry = await adapterVersions();
+    const res = await call('POST', `/v1/collections/${COL}/train`, { epochs: 100 });
+    expect(res.status).toBe(202);
+    const started = responses.job.parse(res.body);
+    const cancelled = await call('POST', `/v1/jobs/${started.id}/cancel`);
+    expect(cancelled.status).toBe(200);
+    expect(responses.job.parse(cancelled.body)).toMatchObject({ id: started.id, type: 'train', state: 'cancelled' });
+    expect((await settle(started.id)).state).toBe('cancelled');
+    expect(await trainedVersions()).toEqual(versions);
+    expect(await adapterVersions()).toEqual(inRegistry);
+    expectError(await call('POST', `/v1/jobs/${started.id}/cancel`), 409, 'conflict');
+  });
+});
