@@ -10,12 +10,10 @@ export function jobView(job: JobStatus | TrainJobStatus): ReturnType<typeof reem
   return 'train' in job ? trainJobView(job) : reembedJobView(job);
 }
 
-function trainJobView(job: TrainJobStatus) {
-  const r = job.train.result;
-  const p = job.train.params;
+/** What both kinds of job show, in the order the API has always sent them. */
+function commonView(job: JobStatus | TrainJobStatus, rate: { docs_per_s: number | null; eta_seconds: number | null }) {
   return {
     id: job.id,
-    type: 'train' as const,
     kind: job.kind,
     collection: job.collection,
     state: job.state,
@@ -24,13 +22,21 @@ function trainJobView(job: TrainJobStatus) {
     previous_generation: job.previousGeneration,
     done: job.done,
     total: job.total,
-    docs_per_s: null,
-    eta_seconds: null,
+    ...rate,
     reason: job.reason,
     error: job.error,
     created_at: job.createdAt,
     started_at: job.startedAt,
     finished_at: job.finishedAt,
+  };
+}
+
+function trainJobView(job: TrainJobStatus) {
+  const r = job.train.result;
+  const p = job.train.params;
+  return {
+    type: 'train' as const,
+    ...commonView(job, { docs_per_s: null, eta_seconds: null }),
     params: {
       kind: p.kind,
       ...(p.epochs !== undefined ? { epochs: p.epochs } : {}),
@@ -51,22 +57,10 @@ function trainJobView(job: TrainJobStatus) {
 
 function reembedJobView(job: JobStatus) {
   return {
-    id: job.id,
-    kind: job.kind,
-    collection: job.collection,
-    state: job.state,
-    model: job.model,
-    generation: job.generation,
-    previous_generation: job.previousGeneration,
-    done: job.done,
-    total: job.total,
-    docs_per_s: job.docsPerSecond === null ? null : Math.round(job.docsPerSecond * 10) / 10,
-    eta_seconds: job.etaSeconds === null ? null : Math.round(job.etaSeconds),
-    reason: job.reason,
-    error: job.error,
-    created_at: job.createdAt,
-    started_at: job.startedAt,
-    finished_at: job.finishedAt,
+    ...commonView(job, {
+      docs_per_s: job.docsPerSecond === null ? null : Math.round(job.docsPerSecond * 10) / 10,
+      eta_seconds: job.etaSeconds === null ? null : Math.round(job.etaSeconds),
+    }),
     // Only when this process knows it (it is not stored): how the job fills its generation.
     ...(job.method !== null ? { method: job.method } : {}),
   };
