@@ -36,11 +36,8 @@ export interface AdapterProgress {
   readonly loss: number;
 }
 
-export interface AdapterTrainingOptions extends LabelledQueries {
-  /** Unit document vectors: the collection's stored vectors. */
-  readonly documents: readonly Float32Array[];
-  /** Held-out queries: MRR@10 before and after every epoch. */
-  readonly validation?: LabelledQueries;
+/** trainAdapter's numeric settings (also what a TrainingWorker sends its thread). */
+export interface AdapterSettings {
   readonly epochs?: number;
   readonly batchSize?: number;
   readonly lr?: number;
@@ -57,6 +54,13 @@ export interface AdapterTrainingOptions extends LabelledQueries {
   readonly hardNegatives?: number;
   /** Sampled mode: random documents added per step (default 1,024). */
   readonly randomNegatives?: number;
+}
+
+export interface AdapterTrainingOptions extends LabelledQueries, AdapterSettings {
+  /** Unit document vectors: the collection's stored vectors. */
+  readonly documents: readonly Float32Array[];
+  /** Held-out queries: MRR@10 before and after every epoch. */
+  readonly validation?: LabelledQueries;
   /** ORT intra-op threads (default: all cores). */
   readonly threads?: number;
   /** Sessions to reuse across runs (e.g. a worker's); otherwise created and released here. */

@@ -4,28 +4,14 @@
  * row-major into one transferable Float32Array per matrix; progress and cancellation travel
  * outside the RPC, tagged with the job's number.
  */
-import type { AdapterEpoch, AdapterProgress } from './adapter.ts';
-import type { AdapterSides } from './graphs.ts';
+import type { AdapterEpoch, AdapterProgress, AdapterSettings } from './adapter.ts';
+
+export type { AdapterSettings };
 
 export interface WorkerInit {
   readonly entry: string;
   /** ORT intra-op threads for every session of this worker (undefined: all cores). */
   readonly threads?: number;
-}
-
-/** trainAdapter's numeric options (everything but vectors, callbacks and sessions). */
-export interface AdapterSettings {
-  readonly epochs?: number;
-  readonly batchSize?: number;
-  readonly lr?: number;
-  readonly temperature?: number;
-  readonly l2?: number;
-  readonly seed?: number;
-  readonly sides?: AdapterSides;
-  readonly rank?: number;
-  readonly fullSoftmaxLimit?: number;
-  readonly hardNegatives?: number;
-  readonly randomNegatives?: number;
 }
 
 export interface PackedQueries {
