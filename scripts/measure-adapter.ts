@@ -22,26 +22,10 @@ import { applyAdapter, trainAdapter, type AdapterTrainingResult } from '../src/t
 import type { AdapterSides } from '../src/training/graphs.ts';
 import { pseudoQueries, splitByDocument } from '../src/training/pseudo-queries.ts';
 import { datasetDir, docText, readCorpus, readQrels, readQueries } from './lib/beir.ts';
-import { meanNdcg } from './lib/exact-ndcg.ts';
+import { embedAll, meanNdcg } from './lib/training-measure.ts';
 
 const THREADS = Number(process.env.SEXTANT_THREADS ?? cpus().length);
-const CONCURRENCY = 32;
 const TARGETS: Record<string, number> = { cranfield: 0.21, cisi: 0.28 };
-
-async function embedAll(engine: EmbeddingEngine, texts: readonly string[], kind: EmbedKind): Promise<{ vectors: Float32Array[]; seconds: number }> {
-  const vectors: Float32Array[] = new Array(texts.length);
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < texts.length) {
-        const i = next++;
-        vectors[i] = (await engine.embed([texts[i]!], kind)).vectors[0]!;
-      }
-    }),
-  );
-  return { vectors, seconds: (performance.now() - started) / 1000 };
-}
 
 interface Row {
   dataset: string;

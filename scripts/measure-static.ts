@@ -25,27 +25,11 @@ import { convertUseLite } from '../src/models/use-lite/convert.ts';
 import { pseudoQueries, splitByDocument } from '../src/training/pseudo-queries.ts';
 import { onnxTokenEmbedder, staticVectors, trainStatic, type StaticEpoch } from '../src/training/static.ts';
 import { datasetDir, docText, readCorpus, readQrels, readQueries } from './lib/beir.ts';
-import { meanNdcg } from './lib/exact-ndcg.ts';
+import { embedAll, meanNdcg } from './lib/training-measure.ts';
 
 const THREADS = Number(process.env.SEXTANT_THREADS ?? cpus().length);
-const CONCURRENCY = 32;
 const TARGETS: Record<string, number> = { cranfield: 0.24, cisi: 0.28 };
 const DATASETS = (process.env.SEXTANT_DATASETS ?? 'cranfield,cisi').split(',');
-
-async function embedAll(engine: EmbeddingEngine, texts: readonly string[], kind: EmbedKind): Promise<{ vectors: Float32Array[]; seconds: number }> {
-  const vectors: Float32Array[] = new Array(texts.length);
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < texts.length) {
-        const i = next++;
-        vectors[i] = (await engine.embed([texts[i]!], kind)).vectors[0]!;
-      }
-    }),
-  );
-  return { vectors, seconds: (performance.now() - started) / 1000 };
-}
 
 function rows(x: Float32Array, d: number): Float32Array[] {
   return Array.from({ length: x.length / d }, (_, i) => x.subarray(i * d, (i + 1) * d));
