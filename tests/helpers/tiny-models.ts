@@ -25,3 +25,17 @@ export async function importTinyBert(registry: ModelRegistry, spec: TinyBertSpec
     await rm(src, { recursive: true, force: true });
   }
 }
+
+/** Ten topics of words in the tiny BERT's vocabulary (scripts/make-tiny-bert.ts), for synthetic collections. */
+export const TINY_TOPICS: readonly (readonly string[])[] = [
+  ['river', 'water', 'sea', 'rain', 'cold', 'mountain'],
+  ['music', 'song', 'play', 'hear', 'game', 'friend'],
+  ['computer', 'machine', 'learning', 'language', 'model', 'vector'],
+  ['food', 'eat', 'plant', 'tree', 'grow', 'green'],
+  ['mother', 'father', 'family', 'children', 'home', 'young'],
+  ['city', 'country', 'land', 'state', 'school', 'people'],
+  ['sun', 'moon', 'star', 'light', 'night', 'earth'],
+  ['dog', 'cat', 'animal', 'house', 'run', 'white'],
+  ['book', 'read', 'letter', 'story', 'page', 'write'],
+  ['car', 'fast', 'slow', 'money', 'phone', 'red'],
+];

@@ -10,21 +10,11 @@ import { setLogLevel } from '../../../../src/log.ts';
 import { ModelRegistry } from '../../../../src/models/registry.ts';
 import { openRuntime, type Runtime } from '../../../../src/runtime.ts';
 import { mulberry32 } from '../../../../src/util/random.ts';
-import { importTinyBert } from '../../../helpers/tiny-models.ts';
+import { importTinyBert, TINY_TOPICS } from '../../../helpers/tiny-models.ts';
 
 const PARENT = 'tiny-a@1';
 
-/** Topics of in-vocabulary words (scripts/make-tiny-bert.ts). */
-const TOPICS: readonly (readonly string[])[] = [
-  ['river', 'water', 'sea', 'rain', 'cold', 'mountain'],
-  ['music', 'song', 'play', 'hear', 'game', 'friend'],
-  ['computer', 'machine', 'learning', 'language', 'model', 'vector'],
-  ['food', 'eat', 'plant', 'tree', 'grow', 'green'],
-  ['mother', 'father', 'family', 'children', 'home', 'young'],
-  ['city', 'country', 'land', 'state', 'school', 'people'],
-  ['sun', 'moon', 'star', 'light', 'night', 'earth'],
-  ['dog', 'cat', 'animal', 'house', 'run', 'white'],
-];
+const TOPICS = TINY_TOPICS.slice(0, 8);
 const FILLER = ['the', 'of', 'and', 'with', 'about', 'some', 'many', 'little', 'old', 'new', 'good', 'great'];
 
 function corpus(count = 48): { id: string; title: string; text: string }[] {

@@ -16,23 +16,11 @@ import { openRuntime, type Runtime } from '../../../../src/runtime.ts';
 import { TrainingCancelledError } from '../../../../src/training/errors.ts';
 import { mulberry32 } from '../../../../src/util/random.ts';
 import { writeBeir } from '../../../helpers/eval-fixture.ts';
-import { importTinyBert } from '../../../helpers/tiny-models.ts';
+import { importTinyBert, TINY_TOPICS } from '../../../helpers/tiny-models.ts';
 
 const PARENT = 'tiny-a@1';
 
-/** Ten topics of in-vocabulary words (scripts/make-tiny-bert.ts). */
-const TOPICS: readonly (readonly string[])[] = [
-  ['river', 'water', 'sea', 'rain', 'cold', 'mountain'],
-  ['music', 'song', 'play', 'hear', 'game', 'friend'],
-  ['computer', 'machine', 'learning', 'language', 'model', 'vector'],
-  ['food', 'eat', 'plant', 'tree', 'grow', 'green'],
-  ['mother', 'father', 'family', 'children', 'home', 'young'],
-  ['city', 'country', 'land', 'state', 'school', 'people'],
-  ['sun', 'moon', 'star', 'light', 'night', 'earth'],
-  ['dog', 'cat', 'animal', 'house', 'run', 'white'],
-  ['book', 'read', 'letter', 'story', 'page', 'write'],
-  ['car', 'fast', 'slow', 'money', 'phone', 'red'],
-];
+const TOPICS = TINY_TOPICS;
 const FILLER = ['the', 'of', 'and', 'with', 'about', 'some', 'many', 'little', 'old', 'new', 'good', 'great', 'very', 'big', 'small'];
 
 interface SyntheticDoc {
