@@ -58,6 +58,11 @@ export const configSchema = z.object({
   reembedDuty: z.coerce.number().gt(0).max(1).default(0.5),
   /** SEXTANT_RETENTION_SECONDS: how long a replaced generation is kept for rollback. */
   retentionSeconds: z.coerce.number().int().nonnegative().default(7 * 24 * 3600),
+  /**
+   * SEXTANT_POLICY_COOLDOWN_SECONDS: the policy does not start a re-embedding to the same target,
+   * or a training on the same base, again within this time (a failed job is not retried in a loop).
+   */
+  policyCooldownSeconds: z.coerce.number().int().nonnegative().default(3600),
   /** SEXTANT_URL: CLI commands talk to this running server instead of opening the data dir. */
   url: z.string().url().optional(),
   /** SEXTANT_API_KEY: the key CLI commands send to a server (Authorization: Bearer). */
@@ -100,6 +105,7 @@ const ENV_NAMES: Record<keyof Config, string> = {
   reembedBatch: 'SEXTANT_REEMBED_BATCH',
   reembedDuty: 'SEXTANT_REEMBED_DUTY',
   retentionSeconds: 'SEXTANT_RETENTION_SECONDS',
+  policyCooldownSeconds: 'SEXTANT_POLICY_COOLDOWN_SECONDS',
   url: 'SEXTANT_URL',
   apiKey: 'SEXTANT_API_KEY',
   pineconeApiKey: 'PINECONE_API_KEY',

@@ -15,6 +15,9 @@ export const errorResponse = z.object({
 
 const hnswSettings = z.object({ M: z.number().int(), efConstruction: z.number().int(), efSearch: z.number().int() });
 
+/** A trained version's lineage, as its manifest holds it (src/models/manifest.ts). */
+const lineage = z.record(z.string(), z.unknown());
+
 export const collection = z
   .object({
     name: z.string(),
@@ -30,6 +33,7 @@ export const collection = z
     hybrid_alpha: z.number(),
     created_at: timestamp,
     updated_at: timestamp,
+    lineage: lineage.nullable().optional().describe("GET of one collection: the live model's lineage when it was trained, else null"),
   });
 
 const rankScore = z.object({ rank: z.number().int(), score: z.number() });
@@ -81,6 +85,7 @@ export const modelList = z
           pooling: z.string(),
           aliases: z.array(z.string()),
           collections: z.array(z.string()),
+          lineage: lineage.nullable().describe('Where a trained version comes from (parent, kind, collection, data, validation); null for others'),
         }),
     ),
   });
@@ -169,6 +174,8 @@ export const driftStatus = z
         mode: z.enum(['auto', 'notify']),
         decision: z.string(),
         reason: z.string(),
+        trigger: z.string().nullable(),
+        training: z.object({ auto: z.boolean(), kind: z.enum(['adapter', 'static']), min_documents: z.number().int(), retrain_growth: z.number() }),
         last_action: z.object({ decision: z.string(), reason: z.string(), at: z.string() }).nullable(),
       }),
   });

@@ -6,6 +6,7 @@ import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
 import { driftSettingsSchema } from '../lifecycle/drift/config.ts';
+import { trainingSettingsSchema } from '../lifecycle/training/settings.ts';
 import { MAX_REFERENCE_QUERIES } from '../lifecycle/drift/monitor.ts';
 import { DEFAULT_GATE_MARGIN } from '../lifecycle/eval/eval-set.ts';
 import { DEFAULT_TARGET_RECALL } from '../lifecycle/eval/tune.ts';
@@ -189,6 +190,9 @@ export function schemasFor(limits: Limits) {
         hybrid_alpha: z.number().min(0).max(1).optional(),
         hnsw: z.object({ efSearch: z.number().int().min(1).max(10_000) }).strict().optional(),
         policy: z.enum(['auto', 'notify']).optional().describe('What drift or a moved target triggers: auto re-embeds, notify only reports'),
+        training: trainingSettingsSchema
+          .optional()
+          .describe('Automatic training under policy auto (merged into the stored settings): auto, kind, min_documents, retrain_growth'),
       })
       .strict(),
     upsertDocuments: z

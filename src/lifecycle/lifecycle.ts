@@ -6,6 +6,7 @@
  * so the server and CLI commands that open a data directory watch collections the same way.
  */
 import type { Config } from '../config.ts';
+import { log } from '../log.ts';
 import type { DriftDeps } from './drift/deps.ts';
 import { DriftMonitor } from './drift/monitor.ts';
 import type { EvalDeps } from './eval/deps.ts';
@@ -13,9 +14,21 @@ import { evalSetGate } from './eval/gate.ts';
 import { JobRunner, type JobHooks, type ReembedDeps } from './reembed/jobs.ts';
 import type { TrainingDeps } from './training/deps.ts';
 import type { FeedbackDeps } from './training/feedback.ts';
-import { TrainJobRunner } from './training/jobs.ts';
+import { TrainJobRunner, type TrainJobStatus } from './training/jobs.ts';
+import { trainingSettingsFrom } from './training/settings.ts';
 import { trainCollection, type TrainOptions, type TrainResult } from './training/train.ts';
-import { attachPolicy, createDriftPolicy, type DriftPolicy, type PolicySources } from './policy.ts';
+import { attachPolicy, createDriftPolicy, type DriftPolicy, type LastTraining, type PolicySources } from './policy.ts';
+
+/** What the policy reads of the latest training job: its parent is the result's, or the live model it started from. */
+function lastTrainingOf(job: TrainJobStatus | undefined): LastTraining | undefined {
+  if (!job) return undefined;
+  const result = job.train.result;
+  return {
+    createdAt: Date.parse(job.createdAt),
+    parent: result?.parent ?? job.model,
+    documents: job.state === 'succeeded' && result && typeof result.documents === 'number' ? result.documents : null,
+  };
+}
 
 /** Each part gets only what it works with, from the composition root (src/runtime.ts). */
 export interface LifecycleDeps {
@@ -61,16 +74,28 @@ export class Lifecycle {
     this.eval = deps.eval;
     this.feedback = deps.feedback;
     this.training = deps.training;
-    this.jobs = new JobRunner(deps.reembed, config, options.hooks ?? { gate: evalSetGate(deps.eval) });
+    const hooks = options.hooks ?? { gate: evalSetGate(deps.eval) };
+    this.jobs = new JobRunner(deps.reembed, config, {
+      ...hooks,
+      // A new live generation may call for the next step at once (training on a new base).
+      onSwap: (collection, generation) => {
+        hooks.onSwap?.(collection, generation);
+        void this.policy.review(collection).catch((err: unknown) => log.warn('policy review failed', { collection, err }));
+      },
+    });
     this.trainJobs = new TrainJobRunner({
       jobs: deps.reembed.jobs,
       collections: deps.reembed.collections,
       documents: deps.reembed.documents,
       training: deps.training,
-      activate: async (collection, model) => (await this.jobs.start(collection, { model, reason: 'training' })).id,
+      activate: async (collection, model, signal) => (await this.jobs.startWhenIdle(collection, { model, reason: 'training' }, signal)).id,
     });
     this.drift = new DriftMonitor(deps.drift);
-    this.policy = createDriftPolicy(deps.policy, this.drift, (collection, reason) => this.jobs.start(collection, { reason }));
+    this.policy = createDriftPolicy(deps.policy, this.drift, {
+      startReembed: (collection, reason) => this.jobs.start(collection, { reason }),
+      startTraining: async (collection, reason) => this.trainJobs.start(collection, { kind: trainingSettingsFrom(deps.policy.store.getCollection(collection)?.settings).kind, activate: true, reason }),
+      lastTraining: (collection) => lastTrainingOf(this.trainJobs.latest(collection)),
+    }, { cooldownMs: config.policyCooldownSeconds * 1000 });
     this.detachPolicy = attachPolicy(this.drift, this.policy);
   }
 

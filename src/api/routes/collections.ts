@@ -1,6 +1,7 @@
 /** Collections, their documents and search: /v1/collections/… */
 import { DocumentNotFoundError } from '../../errors.ts';
 import { parseFilter } from '../../values/filter.ts';
+import { mergeTrainingSettings } from '../../lifecycle/training/settings.ts';
 import type { ApiDeps } from '../env.ts';
 import * as responses from '../responses.ts';
 import { param, route, routeWithBody, type Route } from '../route.ts';
@@ -38,27 +39,37 @@ export function collectionsRoutes(deps: ApiDeps): Route[] {
       summary: 'Describe a collection',
       role: 'read',
       response: responses.collection,
-      handle: (c) => c.json(collectionView(service.info(param(c, 'name')))),
+      handle: async (c) => {
+        const info = service.info(param(c, 'name'));
+        const version = await service.engines.resolve(info.model).catch(() => undefined);
+        return c.json({ ...collectionView(info), lineage: version?.manifest.lineage ?? null });
+      },
     }),
     routeWithBody({
       method: 'patch',
       path: '/v1/collections/{name}',
       operationId: 'updateCollection',
-      summary: 'Change target, hybrid_alpha, hnsw.efSearch or policy',
+      summary: 'Change target, hybrid_alpha, hnsw.efSearch, policy or training',
       role: 'admin',
       request: schemas.updateCollection,
       response: responses.collection,
-      handle: async (c, body) =>
-        c.json(
+      handle: async (c, body) => {
+        const name = param(c, 'name');
+        const settings = {
+          ...(body.policy !== undefined ? { policy: body.policy } : {}),
+          ...(body.training !== undefined ? { training: mergeTrainingSettings(service.settingsOf(name).training, body.training) } : {}),
+        };
+        return c.json(
           collectionView(
-            await service.updateCollection(param(c, 'name'), {
+            await service.updateCollection(name, {
               target: body.target,
               hybridAlpha: body.hybrid_alpha,
               efSearch: body.hnsw?.efSearch,
-              settings: body.policy === undefined ? undefined : { policy: body.policy },
+              settings: Object.keys(settings).length > 0 ? settings : undefined,
             }),
           ),
-        ),
+        );
+      },
     }),
     route({
       method: 'delete',

@@ -8,6 +8,7 @@
  */
 import { InvalidInputError } from '../../errors.ts';
 import { driftConfigFrom, driftConfigView, mergeDriftSettings } from '../../lifecycle/drift/config.ts';
+import { trainingSettingsFrom } from '../../lifecycle/training/settings.ts';
 import type { ApiDeps } from '../env.ts';
 import * as responses from '../responses.ts';
 import { param, route, routeWithBody, type Route } from '../route.ts';
@@ -31,7 +32,7 @@ export function driftRoutes(deps: ApiDeps): Route[] {
         if (!Number.isInteger(limit) || limit < 0 || limit > 1000) throw new InvalidInputError('history must be an integer from 0 to 1000');
         const status = driftStatusView(drift.status(name, Math.max(limit, 1)));
         const decision = await policy.assess(name);
-        return c.json({ ...status, history: limit === 0 ? [] : status.history, policy: driftPolicyView(decision, policy.lastActionOf(name)) });
+        return c.json({ ...status, history: limit === 0 ? [] : status.history, policy: driftPolicyView(decision, policy.lastActionOf(name), trainingSettingsFrom(deps.service.settingsOf(name))) });
       },
     }),
     routeWithBody({

@@ -33,6 +33,7 @@ export function modelsRoutes(deps: ApiDeps): Route[] {
               .filter(([, target]) => target === v.id)
               .map(([alias]) => alias),
             collections: collections.filter((col) => col.model === v.id).map((col) => col.name),
+            lineage: v.manifest.lineage ?? null,
           })),
         });
       },

@@ -8,6 +8,7 @@ import { DRIFT_KINDS, driftConfigView, type DriftKind } from '../../lifecycle/dr
 import type { DriftState, MetricValue } from '../../lifecycle/drift/evaluate.ts';
 import type { DriftKindStatus, DriftStatus, LastWindow, ReferenceSummary } from '../../lifecycle/drift/monitor.ts';
 import type { PolicyDecision } from '../../lifecycle/policy.ts';
+import { trainingSettingsView, type TrainingSettings } from '../../lifecycle/training/settings.ts';
 import type { DriftHistoryRow } from '../../store/types.ts';
 
 export interface ReferenceSummaryView {
@@ -125,7 +126,7 @@ export function driftStatusView(s: DriftStatus): DriftStatusView {
 }
 
 /** GET /drift's `policy` part: the decision now and the last one that acted. */
-export function driftPolicyView(decision: PolicyDecision, lastAction: PolicyDecision | undefined) {
+export function driftPolicyView(decision: PolicyDecision, lastAction: PolicyDecision | undefined, training: TrainingSettings) {
   return {
     mode: decision.mode,
     decision: decision.decision,
@@ -133,6 +134,7 @@ export function driftPolicyView(decision: PolicyDecision, lastAction: PolicyDeci
     trigger: decision.trigger,
     active: decision.active,
     target: decision.target,
+    training: trainingSettingsView(training),
     last_action: lastAction ? { decision: lastAction.decision, reason: lastAction.reason, at: lastAction.at } : null,
   };
 }

@@ -162,6 +162,30 @@ export class JobRunner {
     return this.view(job);
   }
 
+  /**
+   * Starts a job once the collection's re-embedding in progress, if any, has finished (a trained
+   * version's activation waits for the job before it instead of failing). `signal` stops the wait.
+   */
+  async startWhenIdle(collection: string, options: { model?: string; reason?: string }, signal?: AbortSignal): Promise<JobStatus> {
+    for (;;) {
+      if (signal?.aborted) throw new ConflictError(`gave up waiting for the re-embedding job on collection '${collection}'`);
+      if (this.stopping) throw new ConflictError('shutting down');
+      const active = this.deps.jobs.listJobs(collection).find((j) => j.kind === 'reembed' && ACTIVE.includes(j.state));
+      if (!active) {
+        try {
+          return await this.start(collection, options);
+        } catch (err) {
+          if (!(err instanceof ConflictError)) throw err;
+          continue;
+        }
+      }
+      log.info('waiting for a re-embedding job before starting another', { collection, waitingFor: active.id, model: options.model });
+      const run = this.running.get(active.id);
+      if (run) await run;
+      else await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
   private refuseRollbackDuringJob(collection: string): void {
     const active = this.deps.jobs.listJobs(collection).find((j) => j.kind === 'reembed' && ACTIVE.includes(j.state));
     if (active) throw new ConflictError(`collection '${collection}' has a re-embedding job in progress (${active.id}); cancel it first`);

@@ -36,12 +36,17 @@ export interface TrainJobParams {
   readonly activate: boolean;
 }
 
-export type TrainJobOptions = Partial<TrainJobParams>;
+export type TrainJobOptions = Partial<TrainJobParams> & {
+  /** Why it was started (the job's reason): 'manual' (default), or the policy's trigger. */
+  readonly reason?: string;
+};
 
 /** What a finished training job produced (stored as the job's result). */
 export interface TrainJobResult {
   readonly model: string;
   readonly parent: string;
+  /** Documents the version was trained on (the policy's growth trigger counts from here). */
+  readonly documents: number;
   readonly validation: { readonly before: Figures; readonly after: Figures };
   readonly gate: { readonly passed: boolean; readonly reason: string; readonly mode: GateMode; readonly margin: number };
   /** The re-embedding job started to the new version (activate with a passed gate); else null. */
@@ -60,7 +65,7 @@ export interface TrainJobDeps {
   readonly documents: Pick<DocumentsRepository, 'countDocuments'>;
   readonly training: TrainingDeps;
   /** Starts the re-embedding job that activates a trained version; returns its id. */
-  readonly activate: (collection: string, model: string) => Promise<string>;
+  readonly activate: (collection: string, model: string, signal: AbortSignal) => Promise<string>;
 }
 
 const ACTIVE: readonly JobRow['state'][] = ['queued', 'running'];
@@ -124,10 +129,16 @@ export class TrainJobRunner {
       ...(options.margin !== undefined ? { margin: checked.margin } : {}),
       activate: options.activate === true,
     };
-    const job = this.deps.jobs.createJob({ id: randomUUID(), kind: 'train', collection: row.name, model: live.model, reason: 'manual', total: 0, params: { ...params } });
+    const job = this.deps.jobs.createJob({ id: randomUUID(), kind: 'train', collection: row.name, model: live.model, reason: options.reason ?? 'manual', total: 0, params: { ...params } });
     log.info('training job queued', { job: job.id, collection: row.name, ...params });
     this.launch(job.id);
     return this.view(job);
+  }
+
+  /** The collection's most recent training job (newest first in the store), if any. */
+  latest(collection: string): TrainJobStatus | undefined {
+    const job = this.deps.jobs.listJobs(collection).find((j) => j.kind === 'train');
+    return job ? this.view(job) : undefined;
   }
 
   /** Whether `id` is a training job. */
@@ -213,11 +224,12 @@ export class TrainJobRunner {
       if (this.cancelRequested.has(id)) throw new TrainingCancelledError();
       let activationJob: string | null = null;
       if (params.activate && result.gate.passed) {
-        activationJob = await this.deps.activate(job.collection, result.model);
+        activationJob = await this.deps.activate(job.collection, result.model, signal);
       }
       const stored: TrainJobResult = {
         model: result.model,
         parent: result.parent,
+        documents: result.data.documents,
         validation: result.validation,
         gate: { passed: result.gate.passed, reason: result.gate.reason, mode: result.gate.mode, margin: result.gate.margin },
         activationJob,

@@ -42,7 +42,8 @@ beforeAll(async () => {
   // A private copy of the models: trained versions are written there.
   modelsDir = join(dir.path, 'models');
   await cp(inject('modelsDir'), modelsDir, { recursive: true });
-  app = await startTestApp({ dataDir: join(dir.path, 'data'), modelsDir, threads: 1 });
+  // Cooldown 0: the policy test below trains again right after a training.
+  app = await startTestApp({ dataDir: join(dir.path, 'data'), modelsDir, threads: 1, policyCooldownSeconds: 0 });
   expect((await call('POST', '/v1/collections', { name: COL })).status).toBe(201);
   expect((await call('POST', `/v1/collections/${COL}/documents`, { documents: DOCS })).status).toBe(200);
   expect((await call('POST', '/v1/collections', { name: 'empty' })).status).toBe(201);
@@ -107,5 +108,51 @@ describe('POST /v1/collections/{name}/train', () => {
     expect(await trainedVersions()).toEqual(versions);
     expect(await adapterVersions()).toEqual(inRegistry);
     expectError(await call('POST', `/v1/jobs/${started.id}/cancel`), 409, 'conflict');
+  });
+});
+
+describe('training settings and the policy (PATCH /v1/collections/{name} training)', () => {
+  type DriftBody = { policy: { decision: string; reason: string; trigger: string | null; training: Record<string, unknown> } };
+  const policyOf = async (name: string) => ((await call('GET', `/v1/collections/${name}/drift`)).body as DriftBody).policy;
+
+  it('refuses bad training settings (400) and changes nothing', async () => {
+    for (const training of [{ kind: 'lora' }, { auto: 'yes' }, { min_documents: 0 }, { min_documents: 2.5 }, { retrain_growth: -1 }, { colour: 'red' }, 'auto']) {
+      expectError(await call('PATCH', `/v1/collections/${COL}`, { training }), 400, 'invalid_input');
+    }
+    expect((await policyOf(COL)).training).toEqual({ auto: false, kind: 'adapter', min_documents: 200, retrain_growth: 1 });
+  });
+
+  it('merges training settings; the drift view shows them; growth since the last training starts a training job with activate', async () => {
+    const name = 'growing';
+    expect((await call('POST', '/v1/collections', { name })).status).toBe(201);
+    expect((await call('POST', `/v1/collections/${name}/documents`, { documents: DOCS.slice(0, 30) })).status).toBe(200);
+    const first = responses.job.parse((await call('POST', `/v1/collections/${name}/train`, { epochs: 1 })).body);
+    expect((await settle(first.id)).state).toBe('succeeded');
+
+    expect((await call('PATCH', `/v1/collections/${name}`, { policy: 'auto', training: { auto: true, min_documents: 10 } })).status).toBe(200);
+    expect((await call('PATCH', `/v1/collections/${name}`, { training: { retrain_growth: 0.25 } })).status).toBe(200);
+    expect((await policyOf(name)).training).toEqual({ auto: true, kind: 'adapter', min_documents: 10, retrain_growth: 0.25 });
+    // 37 of 30 * 1.25 = 37.5 documents: not yet.
+    expect((await call('POST', `/v1/collections/${name}/documents`, { documents: DOCS.slice(30, 37) })).status).toBe(200);
+    expect((await app.lifecycle.policy.review(name)).decision).toBe('none');
+
+    expect((await call('POST', `/v1/collections/${name}/documents`, { documents: DOCS.slice(37, 40) })).status).toBe(200);
+    const assessed = await policyOf(name);
+    expect(assessed).toMatchObject({ decision: 'train', trigger: 'growth' });
+    const decision = await app.lifecycle.policy.review(name);
+    expect(decision.decision, decision.reason).toBe('train');
+    expect(decision.reason).toMatch(/40 documents, 25% or more than the 30 of the last training/);
+    const jobs = responses.jobList.parse((await call('GET', `/v1/jobs?collection=${name}`)).body).jobs.filter((j) => j.type === 'train');
+    expect(jobs).toHaveLength(2);
+    const auto = jobs.find((j) => j.id !== first.id)!;
+    expect(auto).toMatchObject({ reason: 'growth', params: { kind: 'adapter', activate: true } });
+    const done = await settle(auto.id);
+    expect(done.state, done.error ?? '').toBe('succeeded');
+    // Trained on 40 documents: no growth since.
+    expect((await app.lifecycle.policy.review(name)).decision).toBe('none');
+    // The registry shows where the version comes from.
+    const models = responses.modelList.parse((await call('GET', '/v1/models')).body).data;
+    expect(models.find((m) => m.id === done.model)?.lineage).toMatchObject({ parent: 'use-lite@1', kind: 'adapter', collection: name, data: { documents: 40 } });
+    expect(models.find((m) => m.id === 'use-lite@1')?.lineage).toBeNull();
   });
 });
