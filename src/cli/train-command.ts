@@ -81,7 +81,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
   if (config.url) {
     const client = cliClient(config.url, config.apiKey);
     const started = await client.train(collection, options);
-    job = values.follow ? await follow(() => client.getJob(started.id), label) : started;
+    // --json prints the finished job, so it follows too.
+    job = values.follow || values.json ? await follow(() => client.getJob(started.id), label) : started;
   } else {
     const runtime = await openRuntime(config);
     try {

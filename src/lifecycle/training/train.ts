@@ -372,6 +372,7 @@ export async function trainCollection(deps: TrainingDeps, collection: string, op
       feedbackHoldoutMin: FEEDBACK_HOLDOUT_MIN,
       feedbackHoldoutFraction: FEEDBACK_HOLDOUT_FRACTION,
       feedbackPairs: training.feedbackPairs,
+      feedbackRepeat: training.feedbackRepeat,
       feedbackHeldOut: training.counts.feedbackHeldOut,
       gate: checked.gate,
       margin: checked.margin,
