@@ -58,9 +58,14 @@ describe('a 0.1.0 data directory', () => {
       expect(res.status, JSON.stringify(s.body)).toBe(200);
       expect([res.body.model, res.body.generation]).toEqual([s.response.model, s.response.generation]);
       expect(res.body.results.map((r) => r.id), JSON.stringify(s.body)).toEqual(s.response.results.map((r) => r.id));
+      // int8 query vectors depend on the CPU's integer kernels: the fixture was recorded where ORT
+      // multiplies u8 x s8 exactly (VNNI) with 8-bit weights; the int8 model now uses 7-bit weights
+      // so that AVX2-only CPUs do not saturate (src/models/use-lite/graph.ts, MATMUL_WEIGHT_MAX),
+      // which moves its scores by up to ~0.008 here. The ids and their order must still match.
+      const tolerance = s.response.model.endsWith('-int8') ? 0.02 : 5e-7;
       res.body.results.forEach((hit, i) => {
         const was = s.response.results[i]!;
-        expect(hit.score).toBeCloseTo(was.score, 6);
+        expect(Math.abs(hit.score - was.score), `${JSON.stringify(s.body)} #${i}`).toBeLessThanOrEqual(tolerance);
         expect(hit.metadata).toEqual(was.metadata);
         expect(hit.text).toEqual(was.text);
         expect(hit.title).toEqual(was.title);

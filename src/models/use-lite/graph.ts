@@ -137,16 +137,25 @@ export function verifyTopology(weights: TfjsWeights): void {
   expectEqual('pooling minimum count', weights.intValues(W.poolMinCount), [1]);
 }
 
-/** Symmetric int8 quantisation with one scale per column of a row-major [rows, cols] matrix. */
+/**
+ * Weights of the u8 x s8 integer matrix products use 7 bits (|q| <= 63): on x86 CPUs without
+ * VNNI (AVX2 only), ONNX Runtime multiplies with vpmaddubsw, which adds two u8 x s8 products into
+ * a saturating int16; with full-range weights (127) 2 x 255 x 127 overflows it. Measured on an
+ * AVX2-only EPYC: int8 vs fp32 cosine min 0.889 over 288 texts with 127, where AVX-512 machines
+ * gave >= 0.99; 2 x 255 x 63 = 32,130 fits. (ORT's own quantiser has `reduce_range` for this.)
+ */
+export const MATMUL_WEIGHT_MAX = 63;
+
+/** Symmetric int8 quantisation with one scale per column of a row-major [rows, cols] matrix (MATMUL_WEIGHT_MAX levels). */
 export function quantizePerColumn(data: Float32Array, rows: number, cols: number): { q: Int8Array; scales: Float32Array } {
   const scales = new Float32Array(cols);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) scales[c] = Math.max(scales[c]!, Math.abs(data[r * cols + c]!));
   }
-  for (let c = 0; c < cols; c++) scales[c] = scales[c]! > 0 ? scales[c]! / 127 : 1;
+  for (let c = 0; c < cols; c++) scales[c] = scales[c]! > 0 ? scales[c]! / MATMUL_WEIGHT_MAX : 1;
   const q = new Int8Array(rows * cols);
   for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) q[r * cols + c] = Math.max(-127, Math.min(127, Math.round(data[r * cols + c]! / scales[c]!)));
+    for (let c = 0; c < cols; c++) q[r * cols + c] = Math.max(-MATMUL_WEIGHT_MAX, Math.min(MATMUL_WEIGHT_MAX, Math.round(data[r * cols + c]! / scales[c]!)));
   }
   return { q, scales };
 }
