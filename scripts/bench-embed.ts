@@ -5,7 +5,8 @@
  *   engine   our EmbeddingEngine fed by 32 concurrent callers (one document per call)
  *   ceiling  a raw InferenceSession.run loop over pre-tokenized, length-sorted batches of 32
  *   tfjs     the original USE-Lite TF.js graph on tfjs-backend-wasm, batches of 32 (fp32 only)
- * plus p50/p99 latency of single-text embeds at 1, 8 and 32 concurrent callers, for fp32 and int8.
+ * plus p50/p99 latency of single-text embeds at 1, 8 and 32 concurrent callers, for fp32 and int8,
+ * and a static model trained on Cranfield against its parent on queries (static_ratio_vs_parent).
  * Prints a table, appends it to BENCHMARKS.md, and ends with one JSON line.
  */
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { setLogLevel } from '../src/log.ts';
 import { ModelRegistry, primaryOnnx, type ModelVersion } from '../src/models/registry.ts';
 import { convertUseLite } from '../src/models/use-lite/convert.ts';
 import { datasetDir, docText, readCorpus, readQueries } from './lib/beir.ts';
+import { staticVsParent } from './lib/static-throughput.ts';
 import { loadTfjsUse } from './lib/tfjs-use.ts';
 
 const MFLOP_PER_TOKEN = 9.3;
@@ -137,6 +139,9 @@ async function main(): Promise<void> {
     tfjsTokens = sample.reduce((n, t) => n + Math.min(128, tfjs.tokenize(t).length), 0) / seconds;
   }
 
+  // The static model (issue 13) next to its parent, on queries: trained on Cranfield first.
+  const statik = await staticVsParent(modelsDir, dir, THREADS);
+
   const fp32 = rows[0]!;
   const int8 = rows[1]!;
   const gflops = (tokensPerS: number) => (tokensPerS * MFLOP_PER_TOKEN) / 1000;
@@ -157,6 +162,8 @@ async function main(): Promise<void> {
     '',
     `engine fp32 vs TF.js: ${(fp32.engine / tfjsDocsPerS).toFixed(1)}x; int8 vs fp32 engine: ${(int8.engine / fp32.engine).toFixed(2)}x`,
     '',
+    `queries, one per call, ${CONCURRENCY} callers: use-lite@1 ${statik.parentPerS.toFixed(0)}/s, static model ${statik.model} ${statik.staticPerS.toFixed(0)}/s (${(statik.staticPerS / statik.parentPerS).toFixed(1)}x)`,
+    '',
   ];
   console.log(lines.join('\n'));
   const benchFile = resolve(import.meta.dirname, '..', 'BENCHMARKS.md');
@@ -175,6 +182,9 @@ async function main(): Promise<void> {
       int8_ceiling_docs_per_s: +int8.ceiling.toFixed(2),
       int8_ratio_vs_ceiling: +(int8.engine / int8.ceiling).toFixed(3),
       latency_ms: Object.fromEntries(rows.map((r) => [r.dtype, r.lat])),
+      static_docs_per_s: +statik.staticPerS.toFixed(1),
+      static_parent_docs_per_s: +statik.parentPerS.toFixed(1),
+      static_ratio_vs_parent: +(statik.staticPerS / statik.parentPerS).toFixed(1),
     }),
   );
 }

@@ -452,9 +452,33 @@ interface CorpusResult {
   queryEmbed: Timing & { count: number };
   httpText: HttpRun;
   httpVector: HttpRun;
+  /** Dense text search once the collection has activated a static model trained on it (issue 13). */
+  httpStatic: HttpRun;
   httpRecall: number;
   raw: Level;
   layer: Level;
+}
+
+/**
+ * Trains a static model on the bench collection over HTTP (POST /train, activate: a re-embedding
+ * with it), then loads dense text search on it: the edge model's query embedding is a table lookup,
+ * so text search should run near vector search's rate (issue 13: >= 0.7x).
+ */
+async function staticTextSearch(serverUrl: string, queries: readonly string[]): Promise<HttpRun> {
+  const started = await post<{ id: string }>(`${serverUrl}/v1/collections/bench/train`, { kind: 'static', activate: true });
+  const settle = async (id: string) => {
+    for (;;) {
+      const job = (await (await fetch(`${serverUrl}/v1/jobs/${id}`)).json()) as { state: string; error: string | null; activation_job?: string | null; gate?: { passed: boolean; reason: string } };
+      if (job.state !== 'queued' && job.state !== 'running') return job;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  };
+  const job = await settle(started.id);
+  if (job.state !== 'succeeded') throw new Error(`static training ${job.state}: ${job.error}`);
+  if (!job.activation_job) throw new Error(`the static model was not activated: ${job.gate?.reason}`);
+  const activation = await settle(job.activation_job);
+  if (activation.state !== 'succeeded') throw new Error(`static activation ${activation.state}: ${activation.error}`);
+  return httpLoad('HTTP text, static model', `${serverUrl}/v1/collections/bench/search`, queries.map((query) => JSON.stringify({ mode: 'dense', query, k: K })));
 }
 
 async function cranfieldCisi(modelsDir: string, work: string, engine: EmbeddingEngine): Promise<CorpusResult> {
@@ -525,6 +549,7 @@ async function cranfieldCisi(modelsDir: string, work: string, engine: EmbeddingE
     embedded.vectors.forEach((v, i) => data.set(v, i * dim));
     const truth = exactAll(data, dim, queryVectors, K, 'Cranfield+CISI').map((labels) => labels.map((l) => ids[l]!));
     const httpRecallValue = await httpRecall(searchUrl, queryVectors, dim, truth);
+    const httpStatic = await staticTextSearch(server.url, loadOrder);
     await server.stop();
 
     const { index: rawIndex } = buildRaw(data, dim, 'Cranfield+CISI');
@@ -545,6 +570,7 @@ async function cranfieldCisi(modelsDir: string, work: string, engine: EmbeddingE
       queryEmbed,
       httpText,
       httpVector,
+      httpStatic,
       httpRecall: httpRecallValue,
       raw: { timing: raw.timing, recall: recallAtK(raw.found, truth) },
       layer: { timing: layer.timing, recall: recallAtK(layer.found, truth) },
@@ -725,6 +751,7 @@ function report(cc: CorpusResult, syn: SyntheticResult, threads: number): void {
     `| Cranfield+CISI | (a) raw hnswlib | ${t(cc.raw.timing)} | ${fmt(cc.raw.recall, 4)} | |`,
     `| Cranfield+CISI | (b) HnswIndex layer | ${t(cc.layer.timing)} | ${fmt(cc.layer.recall, 4)} | |`,
     `| Cranfield+CISI | (c) HTTP vector | ${h(cc.httpVector)} | ${fmt(cc.httpRecall, 4)} | ${cc.httpVector.non2xx} |`,
+    `| Cranfield+CISI | (c) HTTP text, static model (÷ vector ${fmt(cc.httpStatic.qps / cc.httpVector.qps, 3)}) | ${h(cc.httpStatic)} | – | ${cc.httpStatic.non2xx} |`,
     `| Cranfield+CISI | (c) HTTP text (dense) | ${h(cc.httpText)} | | ${cc.httpText.non2xx} |`,
     `| Cranfield+CISI | query embedding, in-process (ceiling of HTTP text) | ${t(cc.queryEmbed)} | | |`,
     `| ${synName} | (a) raw hnswlib | ${t(syn.raw.timing)} | ${fmt(syn.raw.recall, 4)} | |`,
@@ -770,6 +797,9 @@ function report(cc: CorpusResult, syn: SyntheticResult, threads: number): void {
       http_vector_p50_ms: cc.httpVector.p50,
       http_vector_p99_ms: cc.httpVector.p99,
       http_vector_non2xx: cc.httpVector.non2xx,
+      static_http_qps: round(cc.httpStatic.qps, 1),
+      static_http_p99_ms: cc.httpStatic.p99,
+      static_http_over_vector: round(cc.httpStatic.qps / cc.httpVector.qps, 3),
       query_embed_p99_ms: round(cc.queryEmbed.p99),
       recall_at_10: round(syn.layer.recall, 4),
       cran_cisi_recall_at_10: round(cc.layer.recall, 4),

@@ -1,0 +1,61 @@
+/**
+ * The static model's query throughput next to its parent's (bench:embed and bench:train): the
+ * Cranfield corpus indexed into a throwaway data directory, a static model trained on it
+ * (trainCollection), then the real queries embedded one per call by 32 callers with each engine.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { EmbeddingEngine } from '../../src/embedding/engine.ts';
+import { loadConfig } from '../../src/config.ts';
+import { openRuntime, type Runtime } from '../../src/runtime.ts';
+import { readCorpus, readQueries } from './beir.ts';
+import { embedAll } from './training-measure.ts';
+
+const BATCH = 256;
+
+/** The corpus as the service indexes it (empty documents dropped; a title-only document is its text). */
+export function cranfieldDocuments(dir: string) {
+  return readCorpus(dir)
+    .filter((d) => d.text.trim() || d.title.trim())
+    .map((d) => (d.text.trim() ? { id: d._id, title: d.title.trim() || null, text: d.text } : { id: d._id, title: null, text: d.title }));
+}
+
+export async function indexCollection(runtime: Runtime, name: string, docs: ReturnType<typeof cranfieldDocuments>): Promise<void> {
+  await runtime.service.createCollection({ name, model: 'use-lite@1' });
+  for (let i = 0; i < docs.length; i += BATCH) await runtime.service.upsertDocuments(name, docs.slice(i, i + BATCH));
+}
+
+export interface QueryThroughput {
+  readonly parentPerS: number;
+  readonly staticPerS: number;
+}
+
+/** Queries per second, one per call, 32 callers; the static model gets 20x the queries so that its run lasts long enough to time. */
+export async function queryThroughput(parent: EmbeddingEngine, statik: EmbeddingEngine, queries: readonly string[]): Promise<QueryThroughput> {
+  await embedAll(parent, queries.slice(0, 64), 'query');
+  await embedAll(statik, queries.slice(0, 64), 'query');
+  const parentRun = await embedAll(parent, queries, 'query');
+  const many = Array.from({ length: 20 }, () => queries).flat();
+  const staticRun = await embedAll(statik, many, 'query');
+  return { parentPerS: queries.length / parentRun.seconds, staticPerS: many.length / staticRun.seconds };
+}
+
+/** Trains a static model on Cranfield in a throwaway data directory and measures both engines' query throughput. */
+export async function staticVsParent(modelsDir: string, dir: string, threads: number): Promise<QueryThroughput & { model: string }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sextant-static-bench-'));
+  try {
+    const runtime = await openRuntime(loadConfig({ modelsDir, dataDir, threads }, {}), { startJobs: false });
+    try {
+      await indexCollection(runtime, 'cranfield', cranfieldDocuments(dir));
+      const trained = await runtime.lifecycle.train('cranfield', { kind: 'static' });
+      const queries = readQueries(dir).map((q) => q.text);
+      const throughput = await queryThroughput(await runtime.service.engines.get('use-lite@1'), await runtime.service.engines.get(trained.model), queries);
+      return { ...throughput, model: trained.model };
+    } finally {
+      await runtime.close();
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
