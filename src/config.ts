@@ -25,7 +25,7 @@ export const configSchema = z.object({
   threads: positiveInt.default(availableParallelism()),
   /** SEXTANT_BATCH_TOKENS: padded tokens (batch size x longest text) per inference batch. */
   batchTokens: positiveInt.default(8192),
-  /** SEXTANT_BATCH_WAIT_MS: how long the batcher waits for more texts before running a partial batch. */
+  /** SEXTANT_BATCH_WAIT_MS: longest the batcher waits for more texts before running a partial batch (never longer than the model's recent batches took). */
   batchWaitMs: z.coerce.number().nonnegative().default(2),
   /** SEXTANT_QUEUE_MAX: texts waiting to be embedded before new work is refused as overloaded. */
   queueMax: positiveInt.default(4096),

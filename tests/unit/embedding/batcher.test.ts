@@ -95,4 +95,35 @@ describe('MicroBatcher', () => {
     await batcher.close();
     expect(batches).toHaveLength(0);
   });
+
+  it('waits for company no longer than its recent batches took to run', async () => {
+    // A runner that reports 0.1 ms per batch (a static model): after a few batches a lone text
+    // no longer waits out the 400 ms maxWaitMs.
+    const fast = new MicroBatcher<Item, string>(async (items) => ({ results: items.map((i) => i.tag), ms: 0.1 }), { maxBatchTokens: 100, maxWaitMs: 400, maxQueued: 100 });
+    const t0 = performance.now();
+    await fast.submit([{ length: 1, tag: 'first' }]);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(350); // the first round still waits: nothing measured yet
+    for (let i = 0; i < 30; i++) await fast.submit([{ length: 1, tag: `warm${i}` }]);
+    const t1 = performance.now();
+    await fast.submit([{ length: 1, tag: 'lone' }]);
+    expect(performance.now() - t1).toBeLessThan(100);
+    await fast.close();
+
+    // A runner whose batches take longer than maxWaitMs keeps the whole wait: texts 30 ms apart share a batch.
+    const batches: string[][] = [];
+    const slow = new MicroBatcher<Item, string>(
+      async (items) => {
+        batches.push(items.map((i) => i.tag));
+        return { results: items.map((i) => i.tag), ms: 500 };
+      },
+      { maxBatchTokens: 100, maxWaitMs: 120, maxQueued: 100 },
+    );
+    for (let i = 0; i < 10; i++) await slow.submit([{ length: 1, tag: `w${i}` }]);
+    batches.length = 0;
+    const a = slow.submit([{ length: 1, tag: 'a' }]);
+    await new Promise((r) => setTimeout(r, 30));
+    await Promise.all([a, slow.submit([{ length: 1, tag: 'b' }])]);
+    expect(batches).toEqual([['a', 'b']]);
+    await slow.close();
+  });
 });
