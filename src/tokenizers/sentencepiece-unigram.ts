@@ -179,7 +179,7 @@ export class SentencePieceUnigramTokenizer {
     // unknown, later merged into a single unknown id; a lone surrogate is just another symbol.
     const n = input.length;
     // best[i]: score of the best segmentation of input[0, i); word[i]: id of its last piece.
-    // Quirk: 0 doubles as "unset" (see relax below), so both arrays start at 0.
+    // Quirk: 0 doubles as "unset" (see the relaxation below), so both arrays start at 0.
     const best = new Float64Array(n + 1);
     const word = new Int32Array(n + 1);
 
@@ -190,25 +190,26 @@ export class SentencePieceUnigramTokenizer {
     // and for one start in trie order (shorter pieces first). Going forward over start positions
     // and walking the trie from each visits every end position's candidates in exactly that
     // order, and best[start] is final by then because every piece ending at `start` began earlier.
-    const relax = (end: number, score: number, id: number): void => {
-      const current = best[end];
-      if (current === 0 || score >= current) {
-        best[end] = score;
-        word[end] = id;
-      }
-    };
-
+    // (The relaxation is written out twice below rather than called: a closure per encode call
+    // was a tenth of its time.)
     const trie = this.trie;
+    const pieceId = trie.id;
+    const pieceScore = trie.score;
     for (let start = 0; start < n; start++) {
       const base = best[start];
       let matched = false;
       let node = trie.next(0, input.charCodeAt(start));
       let end = start + 1;
       while (node !== 0) {
-        const id = trie.id[node]!;
+        const id = pieceId[node];
         if (id >= 0) {
           matched = true;
-          relax(end, base + trie.score[node]!, id);
+          const score = base + pieceScore[node];
+          const current = best[end];
+          if (current === 0 || score >= current) {
+            best[end] = score;
+            word[end] = id;
+          }
         }
         if (end >= n) break;
         node = trie.next(node, input.charCodeAt(end));
@@ -217,7 +218,13 @@ export class SentencePieceUnigramTokenizer {
       // Quirk: the unknown candidate (id 0, score 0, one symbol) is offered only where no piece
       // at all starts, not where merely no single-symbol piece starts (SentencePiece's rule).
       // With score 0 it is also far more attractive than real SentencePiece's unknown penalty.
-      if (!matched) relax(start + 1, base, this.unknownId);
+      if (!matched) {
+        const current = best[start + 1];
+        if (current === 0 || base >= current) {
+          best[start + 1] = base;
+          word[start + 1] = this.unknownId;
+        }
+      }
     }
 
     // Backward pass. Quirk: it steps back by the JS string length of the chosen *vocabulary*
