@@ -48,22 +48,25 @@ export class Adam {
       if (!g || g.length !== p.length) throw new InvalidInputError(`Adam: gradient for ${name} missing or of the wrong length`);
     }
     this.t += 1;
-    const { beta1: b1, beta2: b2, epsilon: eps } = this;
-    // The textbook form, p -= lr * mhat / (sqrt(vhat) + eps), so that a hand computation (and
-    // PyTorch's Adam, whose moments are float32 as here) agrees with it.
-    const c1 = 1 - b1 ** this.t;
-    const c2 = 1 - b2 ** this.t;
+    const { beta1: b1, beta2: b2, epsilon: eps, lr } = this;
+    // p -= lr * mhat / (sqrt(vhat) + eps), the textbook form (PyTorch's, whose moments are float32
+    // as here), with the bias corrections as multiplications: 2M parameters (a static model's
+    // table) took 26 ms a step with three divisions per element, ~1/3 of its training time.
+    const step = lr / (1 - b1 ** this.t);
+    const vScale = 1 / (1 - b2 ** this.t);
+    const g1 = 1 - b1;
+    const g2 = 1 - b2;
     for (const [name, p] of Object.entries(this.params)) {
       const g = grads[name]!;
       const m = this.m.get(name)!;
       const v = this.v.get(name)!;
       for (let i = 0; i < p.length; i++) {
         const gi = g[i]!;
-        const mi = b1 * m[i]! + (1 - b1) * gi;
-        const vi = b2 * v[i]! + (1 - b2) * gi * gi;
+        const mi = b1 * m[i]! + g1 * gi;
+        const vi = b2 * v[i]! + g2 * gi * gi;
         m[i] = mi;
         v[i] = vi;
-        p[i] = p[i]! - (this.lr * (mi / c1)) / (Math.sqrt(vi / c2) + eps);
+        p[i] = p[i]! - (step * mi) / (Math.sqrt(vi * vScale) + eps);
       }
     }
   }

@@ -205,6 +205,20 @@ export function topKGraph(dimensions: number, k: number): Uint8Array {
   return g.toBytes();
 }
 
+/** topKGraph with the scores too: Q [b,d], D [n,d] -> indices int64 [b,k], scores float [b,k]. */
+export function topKScoresGraph(dimensions: number, k: number): Uint8Array {
+  const g = new GraphBuilder('top-k-scores');
+  const q = g.input('Q', 'float32', ['b', dimensions]);
+  const d = g.input('D', 'float32', ['n', dimensions]);
+  const s = g.node('Gemm', [q, d], { transB: attr.int(1) });
+  const [values, indices] = g.nodeMulti('TopK', [s, g.constInt64([k])], 2, { axis: attr.int(1), largest: attr.int(1), sorted: attr.int(1) });
+  g.rename(indices!, 'indices');
+  g.rename(values!, 'scores');
+  g.output('indices', 'int64', ['b', k]);
+  g.output('scores', 'float32', ['b', k]);
+  return g.toBytes();
+}
+
 export interface StaticStepOptions {
   /** Vocabulary size V (rows of the token table). */
   readonly vocabulary: number;

@@ -215,7 +215,8 @@ export class TrainJobRunner {
         ...(params.margin !== undefined ? { margin: params.margin } : {}),
         signal,
         onProgress: (p) => {
-          if (p.stage !== 'training') return;
+          // Training steps only; the stage's opening report (total 0, before the step count is known) is not progress.
+          if (p.stage !== 'training' || p.total === 0) return;
           if (p.done === last.done && p.total === last.total) return;
           last = { done: p.done, total: p.total };
           this.deps.jobs.updateJob(id, { done: p.done, total: p.total });

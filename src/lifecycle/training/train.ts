@@ -8,12 +8,14 @@
  *   2. Pseudo-queries (seeded) are split by document into training and validation (data.ts);
  *      feedback items add training pairs (query -> each relevant document still present), a
  *      seeded third held out once there are >= 10 usable items.
- *   3. Training and validation queries are embedded by the parent (the live generation's model).
+ *   3. Training and validation queries are embedded by the parent (the live generation's model),
+ *      shortest first, in its inference worker; meanwhile this thread reads each held-out query's
+ *      BM25 candidates (in slices, yielding to searches).
  *   4. 'adapter': a residual linear adapter, both sides, in a training worker (src/training/client.ts);
  *      'static': a token table distilled from the parent, then contrastive (src/training/static.ts),
  *      on this thread between yields.
  *   5. Validation before (parent) and after (trained) on held-out pseudo-queries, held-out feedback
- *      and the evaluation set (validation.ts); 6. the gate (gate.ts).
+ *      and the evaluation set (validation.ts; exact top-k as ORT runs); 6. the gate (gate.ts).
  *   7. The version is written with its lineage whether or not the gate passed (a failed version
  *      stays in the registry, unused; the result says why). A cancelled run writes nothing.
  */
@@ -25,9 +27,11 @@ import { primaryOnnx, type ModelVersion } from '../../models/registry.ts';
 import { writeAdapterModel } from '../../models/trained/adapter.ts';
 import { tokenizerIdCount, writeStaticModel } from '../../models/trained/static.ts';
 import { requireCollection } from '../../search/context.ts';
-import { ADAPTER_DEFAULTS, applyAdapter } from '../../training/adapter.ts';
+import { ADAPTER_DEFAULTS, packRows } from '../../training/adapter.ts';
 import { TrainingWorker } from '../../training/client.ts';
+import { mapByAdapter } from '../../training/dense.ts';
 import { TrainingCancelledError } from '../../training/errors.ts';
+import { SessionCache } from '../../training/sessions.ts';
 import { onnxTokenEmbedder, STATIC_DEFAULTS, staticVectors, trainStatic } from '../../training/static.ts';
 import { getEvalSet } from '../eval/eval-set.ts';
 import { readEvalDataset } from '../eval/dataset.ts';
@@ -55,7 +59,7 @@ export type TrainingStage = 'embedding' | 'training' | 'validating' | 'writing';
 
 export interface TrainingProgress {
   readonly stage: TrainingStage;
-  /** Work done and in all within the stage (texts embedded, training steps). */
+  /** Work done and in all within the stage (texts embedded, training steps); each stage opens with done 0. */
   readonly done: number;
   readonly total: number;
   /** The training step's loss (stage 'training'). */
@@ -137,13 +141,24 @@ function unit(v: Float32Array): Float32Array {
   return Float32Array.from(v, (x) => x / r);
 }
 
+/**
+ * Unit vectors of `texts` by the engine, in their order. They are embedded shortest first, so that
+ * each call holds texts of about one length and its batches pad little (Cranfield's pseudo-queries:
+ * 7% padded tokens in input order, ~1% sorted; the order is fixed, so runs stay deterministic).
+ */
 async function embedQueries(engine: EmbeddingEngine, texts: readonly string[], options: TrainOptions): Promise<Float32Array[]> {
-  const out: Float32Array[] = [];
-  for (let i = 0; i < texts.length; i += EMBED_BATCH) {
+  const order = texts.map((_, i) => i).sort((a, b) => texts[a]!.length - texts[b]!.length || a - b);
+  const out: Float32Array[] = new Array(texts.length);
+  options.onProgress?.({ stage: 'embedding', done: 0, total: texts.length });
+  for (let i = 0; i < order.length; i += EMBED_BATCH) {
     throwIfCancelled(options.signal);
-    const { vectors } = await engine.embed(texts.slice(i, i + EMBED_BATCH), 'query');
-    for (const v of vectors) out.push(unit(v));
-    options.onProgress?.({ stage: 'embedding', done: out.length, total: texts.length });
+    const slice = order.slice(i, i + EMBED_BATCH);
+    const { vectors } = await engine.embed(
+      slice.map((k) => texts[k]!),
+      'query',
+    );
+    vectors.forEach((v, j) => (out[slice[j]!] = unit(v)));
+    options.onProgress?.({ stage: 'embedding', done: i + slice.length, total: texts.length });
   }
   return out;
 }
@@ -168,55 +183,52 @@ interface HeldOut {
   readonly eval_set?: ValidationQuery[];
 }
 
-function figuresOf(held: HeldOut, vectorsOf: (set: keyof HeldOut) => readonly Float32Array[], docs: readonly Float32Array[], data: CollectionData): Figures {
+/** Figures of each held-out set: its queries' vectors and the documents', row-major [rows, d]. */
+async function figuresOf(sessions: SessionCache, held: HeldOut, vectorsOf: (set: keyof HeldOut) => Float32Array, docs: Float32Array, d: number, data: CollectionData): Promise<Figures> {
   const alpha = data.collection.hybridAlpha;
-  const score = (set: keyof HeldOut): SetFigures => scoreQueries(held[set]!, vectorsOf(set), docs, data.docIds, alpha);
+  const score = (set: keyof HeldOut): Promise<SetFigures> => scoreQueries(sessions, held[set]!, vectorsOf(set), docs, d, data.docIds, alpha);
   return {
-    pseudo: score('pseudo'),
-    ...(held.feedback ? { feedback: score('feedback') } : {}),
-    ...(held.eval_set ? { eval_set: score('eval_set') } : {}),
+    pseudo: await score('pseudo'),
+    ...(held.feedback ? { feedback: await score('feedback') } : {}),
+    ...(held.eval_set ? { eval_set: await score('eval_set') } : {}),
   };
 }
 
 interface Trained {
-  readonly docsAfter: readonly Float32Array[];
-  /** Query vectors after training, from the parent's (adapter) or the texts (static). */
-  readonly queriesAfter: (texts: readonly string[], parentVectors: readonly Float32Array[]) => Float32Array[];
+  /** The documents' vectors after training, row-major [documents, d]. */
+  readonly docsAfter: Float32Array;
+  /** Query vectors after training (row-major), from the parent's (adapter) or the texts (static). */
+  readonly queriesAfter: (texts: readonly string[], parentVectors: Float32Array) => Promise<Float32Array>;
   readonly hyperparameters: Record<string, number | string | boolean>;
   readonly write: (lineage: Parameters<typeof writeAdapterModel>[3]) => Promise<ModelVersion>;
 }
 
 async function trainAdapterKind(
   deps: TrainingDeps,
+  sessions: SessionCache,
+  worker: TrainingWorker,
   parent: ModelVersion,
   data: CollectionData,
   pairs: { vectors: readonly Float32Array[]; docs: readonly number[] },
-  validation: { vectors: readonly Float32Array[]; docs: readonly number[] },
   checked: Checked,
   options: TrainOptions,
 ): Promise<Trained> {
   const epochs = checked.epochs ?? ADAPTER_DEFAULTS.epochs;
-  const worker = TrainingWorker.start(deps.threads !== undefined ? { threads: deps.threads } : {});
-  let result;
-  try {
-    result = await worker.trainAdapter({
-      queries: pairs.vectors,
-      positives: pairs.docs,
-      documents: data.vectors,
-      ...(validation.docs.length > 0 ? { validation: { queries: validation.vectors, positives: validation.docs } } : {}),
-      epochs,
-      seed: checked.seed,
-      sides: 'both',
-      ...(options.signal ? { signal: options.signal } : {}),
-      onProgress: (p) => options.onProgress?.({ stage: 'training', done: p.step, total: p.steps, loss: p.loss }),
-    });
-  } finally {
-    await worker.close();
-  }
+  const result = await worker.trainAdapter({
+    queries: pairs.vectors,
+    positives: pairs.docs,
+    documents: data.vectors,
+    epochs,
+    seed: checked.seed,
+    sides: 'both',
+    ...(options.signal ? { signal: options.signal } : {}),
+    onProgress: (p) => options.onProgress?.({ stage: 'training', done: p.step, total: p.steps, loss: p.loss }),
+  });
   const W = result.W;
+  const d = data.vectors[0]!.length;
   return {
-    docsAfter: applyAdapter(W, data.vectors),
-    queriesAfter: (_texts, parentVectors) => applyAdapter(W, parentVectors),
+    docsAfter: await mapByAdapter(sessions, W, packRows(data.vectors, d), d),
+    queriesAfter: (_texts, parentVectors) => mapByAdapter(sessions, W, parentVectors, d),
     hyperparameters: {
       recipe: 'adapter-infonce',
       sides: 'both',
@@ -239,7 +251,6 @@ async function trainStaticKind(
   vocabulary: number,
   data: CollectionData,
   pairs: { texts: readonly string[]; vectors: readonly Float32Array[]; docs: readonly number[] },
-  validation: { texts: readonly string[]; docs: readonly number[] },
   checked: Checked,
   options: TrainOptions,
 ): Promise<Trained> {
@@ -258,7 +269,6 @@ async function trainStaticKind(
       queries: ids(pairs.texts, 'query'),
       queryVectors: pairs.vectors,
       positives: pairs.docs,
-      ...(validation.docs.length > 0 ? { validation: { queries: ids(validation.texts, 'query'), positives: validation.docs } } : {}),
       distill,
       contrastive,
       seed: checked.seed,
@@ -270,10 +280,9 @@ async function trainStaticKind(
     await onnx.release();
   }
   const { table, weights, dimensions } = result;
-  const rows = (x: Float32Array) => Array.from({ length: x.length / dimensions }, (_, i) => x.slice(i * dimensions, (i + 1) * dimensions));
   return {
-    docsAfter: rows(staticVectors(table, weights, documents)),
-    queriesAfter: (texts) => rows(staticVectors(table, weights, ids(texts, 'query'))),
+    docsAfter: staticVectors(table, weights, documents),
+    queriesAfter: (texts) => Promise.resolve(staticVectors(table, weights, ids(texts, 'query'))),
     hyperparameters: {
       recipe: 'static-distill-contrastive',
       vocabulary,
@@ -290,6 +299,73 @@ async function trainStaticKind(
     },
     write: (lineage) => writeStaticModel(deps.modelsDir, parent, table, weights, lineage),
   };
+}
+
+interface Validated {
+  readonly trained: Trained;
+  readonly held: HeldOut;
+  readonly before: Figures;
+  readonly after: Figures;
+}
+
+/** Steps 3-5: the parent's query vectors and the keyword candidates, training, figures before and after. */
+async function trainAndValidate(
+  deps: TrainingDeps,
+  sessions: SessionCache,
+  worker: TrainingWorker | undefined,
+  data: CollectionData,
+  training: TrainingData,
+  evalSet: JudgedQuery[] | undefined,
+  parent: ModelVersion,
+  engine: EmbeddingEngine,
+  vocabulary: number,
+  checked: Checked,
+  options: TrainOptions,
+): Promise<Validated> {
+  // 3. Query vectors by the parent (training pairs, then each held-out set), in the inference
+  //    worker, while this thread reads the held-out queries' keyword candidates.
+  const judged = {
+    pseudo: training.pseudoValidation.map((q) => ({ text: q.text, relevant: new Map([[data.docIds[q.doc]!, 1]]) })),
+    ...(training.feedbackValidation ? { feedback: training.feedbackValidation } : {}),
+    ...(evalSet && evalSet.length > 0 ? { eval_set: evalSet } : {}),
+  };
+  const heldSets = (['pseudo', 'feedback', 'eval_set'] as const).filter((s) => judged[s] !== undefined);
+  const texts = [...training.train.map((p) => p.text), ...heldSets.flatMap((s) => judged[s]!.map((q) => q.text))];
+  const [embedded, keywordLists] = await Promise.all([
+    embedQueries(engine, texts, options),
+    Promise.all(heldSets.map((s) => withKeywordHits(deps, data.collection.name, judged[s]!, options.signal))),
+  ]);
+  const held: HeldOut = {
+    pseudo: keywordLists[heldSets.indexOf('pseudo')]!,
+    ...(judged.feedback ? { feedback: keywordLists[heldSets.indexOf('feedback')]! } : {}),
+    ...(judged.eval_set ? { eval_set: keywordLists[heldSets.indexOf('eval_set')]! } : {}),
+  };
+  const d = data.vectors[0]!.length;
+  const trainVectors = embedded.slice(0, training.train.length);
+  const parentVectors = new Map<keyof HeldOut, Float32Array>();
+  let at = training.train.length;
+  for (const s of heldSets) {
+    parentVectors.set(s, packRows(embedded.slice(at, at + held[s]!.length), d));
+    at += held[s]!.length;
+  }
+  throwIfCancelled(options.signal);
+
+  // 4. Training (the stage opens before its step count is known: total 0).
+  options.onProgress?.({ stage: 'training', done: 0, total: 0 });
+  const pairs = { texts: training.train.map((p) => p.text), vectors: trainVectors, docs: training.train.map((p) => p.doc) };
+  const trained =
+    checked.kind === 'adapter'
+      ? await trainAdapterKind(deps, sessions, worker!, parent, data, pairs, checked, options)
+      : await trainStaticKind(deps, parent, engine, vocabulary, data, pairs, checked, options);
+  throwIfCancelled(options.signal);
+
+  // 5. Validation: the held-out sets' figures with the parent, then with the trained version.
+  options.onProgress?.({ stage: 'validating', done: 0, total: 1 });
+  const before = await figuresOf(sessions, held, (s) => parentVectors.get(s)!, packRows(data.vectors, d), d, data);
+  const afterVectors = new Map<keyof HeldOut, Float32Array>();
+  for (const s of heldSets) afterVectors.set(s, await trained.queriesAfter(held[s]!.map((q) => q.text), parentVectors.get(s)!));
+  const after = await figuresOf(sessions, held, (s) => afterVectors.get(s)!, trained.docsAfter, d, data);
+  return { trained, held, before, after };
 }
 
 /**
@@ -314,42 +390,19 @@ export async function trainCollection(deps: TrainingDeps, collection: string, op
   }
   const engine = await deps.engines.get(parent.id);
 
-  // 3. Query vectors by the parent: training pairs, then each held-out set.
-  const held: HeldOut = {
-    pseudo: withKeywordHits(
-      deps,
-      data.collection.name,
-      training.pseudoValidation.map((q) => ({ text: q.text, relevant: new Map([[data.docIds[q.doc]!, 1]]) })),
-    ),
-    ...(training.feedbackValidation ? { feedback: withKeywordHits(deps, data.collection.name, training.feedbackValidation) } : {}),
-    ...(evalSet && evalSet.length > 0 ? { eval_set: withKeywordHits(deps, data.collection.name, evalSet) } : {}),
-  };
-  const heldSets = (['pseudo', 'feedback', 'eval_set'] as const).filter((s) => held[s] !== undefined);
-  const texts = [...training.train.map((p) => p.text), ...heldSets.flatMap((s) => held[s]!.map((q) => q.text))];
-  const embedded = await embedQueries(engine, texts, options);
-  const trainVectors = embedded.slice(0, training.train.length);
-  const parentVectors = new Map<keyof HeldOut, Float32Array[]>();
-  let at = training.train.length;
-  for (const s of heldSets) {
-    parentVectors.set(s, embedded.slice(at, at + held[s]!.length));
-    at += held[s]!.length;
+  const threads = deps.threads !== undefined ? { threads: deps.threads } : {};
+  const sessions = new SessionCache(threads);
+  // The adapter's training thread starts now: it boots (modules, ONNX Runtime) while the parent embeds.
+  const worker = checked.kind === 'adapter' ? TrainingWorker.start(threads) : undefined;
+  let validated: Validated;
+  try {
+    validated = await trainAndValidate(deps, sessions, worker, data, training, evalSet, parent, engine, vocabulary, checked, options);
+  } finally {
+    await Promise.all([sessions.release(), worker?.close()]);
   }
-  throwIfCancelled(options.signal);
+  const { before, after, trained, held } = validated;
 
-  // 4. Training.
-  const pairs = { texts: training.train.map((p) => p.text), vectors: trainVectors, docs: training.train.map((p) => p.doc) };
-  const validation = { texts: training.pseudoValidation.map((q) => q.text), vectors: parentVectors.get('pseudo')!, docs: training.pseudoValidation.map((q) => q.doc) };
-  const trained =
-    checked.kind === 'adapter'
-      ? await trainAdapterKind(deps, parent, data, pairs, validation, checked, options)
-      : await trainStaticKind(deps, parent, engine, vocabulary, data, pairs, validation, checked, options);
-  throwIfCancelled(options.signal);
-
-  // 5. Validation, 6. gate.
-  options.onProgress?.({ stage: 'validating', done: 0, total: 1 });
-  const before = figuresOf(held, (s) => parentVectors.get(s)!, data.vectors, data);
-  const afterVectors = new Map(heldSets.map((s) => [s, trained.queriesAfter(held[s]!.map((q) => q.text), parentVectors.get(s)!)] as const));
-  const after = figuresOf(held, (s) => afterVectors.get(s)!, trained.docsAfter, data);
+  // 6. The gate.
   const gate = trainingGate(before, after, {
     mode: checked.gate,
     margin: checked.margin,

@@ -3,15 +3,19 @@
  * queries, computed the same way for the parent (before) and the trained version (after).
  *
  * Dense: exact cosine top-10 over every document vector of the live generation (not the HNSW
- * graph: the figures compare models, not index recall). Hybrid: `fuse` of the dense top-100 and
+ * graph: the figures compare models, not index recall), as ORT graph runs (src/training/dense.ts). Hybrid: `fuse` of the dense top-100 and
  * the store's BM25 top-100 for the query text at the collection's hybridAlpha, with the candidate
  * count of search itself (src/search/query.ts HYBRID_CANDIDATES). BM25 does not depend on the
  * model, so each query's keyword list is read once and serves both sides.
  */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { fuse, type RankedScore } from '../../search/hybrid.ts';
 import { mrrAt, ndcgAt } from '../../search/metrics.ts';
 import { HYBRID_CANDIDATES } from '../../search/query.ts';
 import type { KeywordHit } from '../../store/types.ts';
+import { topKByDot } from '../../training/dense.ts';
+import { TrainingCancelledError } from '../../training/errors.ts';
+import type { SessionCache } from '../../training/sessions.ts';
 import type { JudgedQuery } from './data.ts';
 import type { TrainingDeps } from './deps.ts';
 
@@ -40,45 +44,44 @@ export interface ValidationQuery extends JudgedQuery {
   readonly keyword: readonly KeywordHit[];
 }
 
-export function withKeywordHits(deps: TrainingDeps, collection: string, queries: readonly JudgedQuery[]): ValidationQuery[] {
-  return queries.map((q) => ({ ...q, keyword: deps.store.keywordSearch(collection, q.text, HYBRID_CANDIDATES) }));
-}
+/** Queries whose keyword lists are read between yields to the event loop (~8 ms each on Cranfield). */
+const KEYWORD_SLICE = 8;
 
-/** The `k` best documents by cosine (unit vectors: dot product), ties by id order (ids ascend with the index). */
-function denseTop(query: Float32Array, docs: readonly Float32Array[], docIds: readonly string[], k: number): RankedScore[] {
-  // Bounded insertion: a list of the best k so far, best first; most documents fail the first test.
-  const best: { i: number; s: number }[] = [];
-  for (let i = 0; i < docs.length; i++) {
-    const d = docs[i]!;
-    let s = 0;
-    for (let j = 0; j < d.length; j++) s += query[j]! * d[j]!;
-    // Documents come in id order, so an equal score never displaces an earlier (smaller) id.
-    if (best.length === k && s <= best[k - 1]!.s) continue;
-    let at = best.length;
-    while (at > 0 && best[at - 1]!.s < s) at--;
-    best.splice(at, 0, { i, s });
-    if (best.length > k) best.pop();
+/** Each query's BM25 candidates, read in slices with yields between them so that searches are served meanwhile. */
+export async function withKeywordHits(deps: TrainingDeps, collection: string, queries: readonly JudgedQuery[], signal?: AbortSignal): Promise<ValidationQuery[]> {
+  const out: ValidationQuery[] = [];
+  for (let at = 0; at < queries.length; at += KEYWORD_SLICE) {
+    if (at > 0) await yieldToEventLoop();
+    if (signal?.aborted) throw new TrainingCancelledError();
+    for (const q of queries.slice(at, at + KEYWORD_SLICE)) out.push({ ...q, keyword: deps.store.keywordSearch(collection, q.text, HYBRID_CANDIDATES) });
   }
-  return best.map(({ i, s }) => ({ id: docIds[i]!, score: s }));
+  return out;
 }
 
 const zero: ModeFigures = { 'ndcg@10': 0, 'mrr@10': 0 };
 
-/** Mean figures of `queries` (their unit vectors in `vectors`) against `docs`; zeros for no queries. */
-export function scoreQueries(
+/**
+ * Mean figures of `queries` (their unit vectors, row-major [queries, d]) against every document
+ * (row-major [documents, d], in `docIds` order); zeros for no queries.
+ */
+export async function scoreQueries(
+  sessions: SessionCache,
   queries: readonly ValidationQuery[],
-  vectors: readonly Float32Array[],
-  docs: readonly Float32Array[],
+  vectors: Float32Array,
+  docs: Float32Array,
+  d: number,
   docIds: readonly string[],
   alpha: number,
-): SetFigures {
+): Promise<SetFigures> {
   if (queries.length === 0) return { dense: zero, hybrid: zero };
+  const top = await topKByDot(sessions, vectors, docs, d, HYBRID_CANDIDATES);
   let dn = 0;
   let dm = 0;
   let hn = 0;
   let hm = 0;
   queries.forEach((q, i) => {
-    const candidates = denseTop(vectors[i]!, docs, docIds, HYBRID_CANDIDATES);
+    const candidates: RankedScore[] = [];
+    for (let j = i * top.k; j < (i + 1) * top.k; j++) candidates.push({ id: docIds[top.indices[j]!]!, score: top.scores[j]! });
     const dense = candidates.slice(0, 10).map((h) => h.id);
     const hybrid = fuse(candidates, q.keyword, alpha, 10).map((h) => h.id);
     dn += ndcgAt(10, dense, q.relevant);
