@@ -63,6 +63,11 @@ export const configSchema = z.object({
    * or a training on the same base, again within this time (a failed job is not retried in a loop).
    */
   policyCooldownSeconds: z.coerce.number().int().nonnegative().default(3600),
+  /**
+   * SEXTANT_POLICY_REVIEW_SECONDS: the policy also reviews every collection this often, so a target
+   * moved on an idle collection is acted on without waiting for a drift window (0 = only on windows).
+   */
+  policyReviewSeconds: z.coerce.number().int().nonnegative().default(60),
   /** SEXTANT_URL: CLI commands talk to this running server instead of opening the data dir. */
   url: z.string().url().optional(),
   /** SEXTANT_API_KEY: the key CLI commands send to a server (Authorization: Bearer). */
@@ -106,6 +111,7 @@ const ENV_NAMES: Record<keyof Config, string> = {
   reembedDuty: 'SEXTANT_REEMBED_DUTY',
   retentionSeconds: 'SEXTANT_RETENTION_SECONDS',
   policyCooldownSeconds: 'SEXTANT_POLICY_COOLDOWN_SECONDS',
+  policyReviewSeconds: 'SEXTANT_POLICY_REVIEW_SECONDS',
   url: 'SEXTANT_URL',
   apiKey: 'SEXTANT_API_KEY',
   pineconeApiKey: 'PINECONE_API_KEY',

@@ -17,7 +17,7 @@ import type { FeedbackDeps } from './training/feedback.ts';
 import { TrainJobRunner, type TrainJobStatus } from './training/jobs.ts';
 import { trainingSettingsFrom } from './training/settings.ts';
 import { trainCollection, type TrainOptions, type TrainResult } from './training/train.ts';
-import { attachPolicy, createDriftPolicy, type DriftPolicy, type LastTraining, type PolicySources } from './policy.ts';
+import { attachPolicy, createDriftPolicy, schedulePolicyReviews, type DriftPolicy, type LastTraining, type PolicySources } from './policy.ts';
 
 /** What the policy reads of the latest training job: its parent is the result's, or the live model it started from. */
 function lastTrainingOf(job: TrainJobStatus | undefined): LastTraining | undefined {
@@ -56,6 +56,8 @@ export class Lifecycle {
   readonly drift: DriftMonitor;
   readonly policy: DriftPolicy;
   private readonly detachPolicy: () => void;
+  private stopReviews: () => void = () => undefined;
+  private readonly policySources: PolicySources;
 
   /** For evaluation and tuning (src/lifecycle/eval/), from the API and the CLI. */
   readonly eval: EvalDeps;
@@ -90,6 +92,7 @@ export class Lifecycle {
       training: deps.training,
       activate: async (collection, model, signal) => (await this.jobs.startWhenIdle(collection, { model, reason: 'training' }, signal)).id,
     });
+    this.policySources = deps.policy;
     this.drift = new DriftMonitor(deps.drift);
     this.policy = createDriftPolicy(deps.policy, this.drift, {
       startReembed: (collection, reason) => this.jobs.start(collection, { reason }),
@@ -104,14 +107,20 @@ export class Lifecycle {
     return trainCollection(this.training, collection, options);
   }
 
-  /** Resumes unfinished jobs and starts background sweeps. */
+  /** Resumes unfinished jobs and starts background sweeps (the retention sweep, the timed policy reviews). */
   start(): void {
     this.jobs.resumeAll();
     this.trainJobs.resumeAll();
+    this.stopReviews = schedulePolicyReviews(
+      this.policy,
+      () => this.policySources.store.listCollections().map((c) => c.name),
+      this.config.policyReviewSeconds * 1000,
+    );
   }
 
   /** Evaluates drift windows already full, stops watching, then stops jobs (they resume on the next start). */
   async close(): Promise<void> {
+    this.stopReviews();
     this.detachPolicy();
     await this.drift.flush();
     this.drift.close();

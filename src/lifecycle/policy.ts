@@ -305,7 +305,7 @@ export class DriftPolicy {
 
 /** What the policy reads: collections (target, settings, live generation, size) and the model registry. */
 export interface PolicySources {
-  readonly store: Pick<CollectionsRepository, 'getCollection' | 'getGeneration'> & Pick<DocumentsRepository, 'countDocuments'>;
+  readonly store: Pick<CollectionsRepository, 'getCollection' | 'getGeneration' | 'listCollections'> & Pick<DocumentsRepository, 'countDocuments'>;
   readonly engines: Pick<EnginePool, 'resolve'>;
 }
 
@@ -377,4 +377,25 @@ export function attachPolicy(monitor: DriftMonitor, policy: DriftPolicy, interva
     lastReview.set(e.collection, now);
     void policy.review(e.collection).catch((err: unknown) => log.warn('policy review failed', { collection: e.collection, err }));
   });
+}
+
+/**
+ * Reviews every collection's policy each `intervalMs`, whether or not drift windows close: a
+ * target moved on an idle collection (no queries, no writes) is otherwise never noticed. Reviews
+ * run one collection after another; a decision is logged only when it changes (DriftPolicy.record).
+ */
+export function schedulePolicyReviews(policy: DriftPolicy, collections: () => readonly string[], intervalMs: number): () => void {
+  if (!(intervalMs > 0)) return () => undefined;
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return; // a slow round (many collections) is not stacked on
+    running = true;
+    void (async () => {
+      for (const collection of collections()) {
+        await policy.review(collection).catch((err: unknown) => log.warn('policy review failed', { collection, err }));
+      }
+    })().finally(() => (running = false));
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

@@ -2,7 +2,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setLogLevel } from '../../../src/log.ts';
 import type { DriftState } from '../../../src/lifecycle/drift/evaluate.ts';
-import { DriftPolicy, policyModeOf, type LastTraining, type PolicyMode } from '../../../src/lifecycle/policy.ts';
+import { DriftPolicy, policyModeOf, schedulePolicyReviews, type LastTraining, type PolicyMode } from '../../../src/lifecycle/policy.ts';
 import { DEFAULT_TRAINING_SETTINGS, trainingSettingsFrom, type TrainingSettings } from '../../../src/lifecycle/training/settings.ts';
 
 function harness(init: { mode?: PolicyMode; state?: DriftState; active?: string; target?: string; start?: (c: string, r: string) => Promise<unknown> }) {
@@ -54,6 +54,25 @@ describe('drift policy', () => {
     expect((await policy.review('c')).decision).toBe('reembed');
     expect(calls).toHaveLength(2);
     expect(policy.lastActionOf('c')?.decision).toBe('reembed');
+  });
+
+  it('timed reviews act on a target moved on an idle collection (no drift windows)', async () => {
+    const { policy, calls, world } = harness({ mode: 'auto' });
+    world.now = Date.now();
+    const stop = schedulePolicyReviews(policy, () => ['c'], 20);
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      expect(calls).toEqual([]); // the target is active: nothing to do
+      world.target = 'm@2'; // moved, and no window will ever close
+      for (let i = 0; i < 100 && calls.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(calls).toEqual([{ collection: 'c', reason: 'target-changed' }]);
+    } finally {
+      stop();
+    }
+    const before = calls.length;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(calls).toHaveLength(before); // stopped
+    expect(schedulePolicyReviews(policy, () => ['c'], 0)).toBeTypeOf('function'); // 0: off
   });
 
   it('auto re-embeds on drift when the target differs (reason drift)', async () => {
