@@ -26,15 +26,16 @@ if [ "${MAKE_BASE:-0}" = 1 ]; then
   root="$(mktemp -d)"
   say "making base image $BASE_IMAGE with mmdebstrap (bookworm) and $(node --version)"
   mmdebstrap --variant=minbase --include=ca-certificates bookworm "$root/rootfs.tar"
-  node_prefix="$(dirname "$(dirname "$(command -v node)")")"
-  mkdir -p "$root/node/usr/local"
-  cp -a "$node_prefix/bin" "$node_prefix/lib" "$root/node/usr/local/"
-  [ -d "$node_prefix/include" ] && cp -a "$node_prefix/include" "$root/node/usr/local/"
+  # This machine's Node: the binary, npm (and corepack), and the headers node-gyp compiles the
+  # native modules against (it would download them otherwise).
+  node_bin="$(readlink -f "$(command -v node)")"
+  prefix="$(dirname "$(dirname "$node_bin")")"
+  (cd / && tar -cf "$root/node.tar" \
+    "${node_bin#/}" "${prefix#/}/bin/npm" "${prefix#/}/bin/npx" "${prefix#/}/lib/node_modules" "${prefix#/}/include/node")
   cat > "$root/Containerfile" <<'BASE'
 FROM scratch
 ADD rootfs.tar /
-COPY node/usr/local/ /usr/local/
-ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/bin:/usr/sbin:/bin:/sbin
+ADD node.tar /
 BASE
   if [ "$ENGINE" = podman ]; then
     podman build --isolation=chroot -t "$BASE_IMAGE" "$root"
