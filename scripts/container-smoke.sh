@@ -32,10 +32,16 @@ if [ "${MAKE_BASE:-0}" = 1 ]; then
   prefix="$(dirname "$(dirname "$node_bin")")"
   (cd / && tar -cf "$root/node.tar" \
     "${node_bin#/}" "${prefix#/}/bin/npm" "${prefix#/}/bin/npx" "${prefix#/}/lib/node_modules" "${prefix#/}/include/node")
-  cat > "$root/Containerfile" <<'BASE'
+  # This machine's CA bundle too: where a TLS-inspecting proxy stands between it and the npm
+  # registry, npm ci inside the build trusts what the host trusts.
+  cp /etc/ssl/certs/ca-certificates.crt "$root/host-ca-bundle.crt"
+  # node-gyp is pointed at the copied headers (npm_config_nodedir) instead of downloading them.
+  cat > "$root/Containerfile" <<BASE
 FROM scratch
 ADD rootfs.tar /
 ADD node.tar /
+COPY host-ca-bundle.crt /etc/ssl/host-ca-bundle.crt
+ENV NODE_EXTRA_CA_CERTS=/etc/ssl/host-ca-bundle.crt npm_config_nodedir=$prefix
 BASE
   if [ "$ENGINE" = podman ]; then
     podman build --isolation=chroot -t "$BASE_IMAGE" "$root"
@@ -48,7 +54,8 @@ fi
 say "building $IMAGE from base $BASE_IMAGE with $ENGINE"
 started=$(date +%s)
 if [ "$ENGINE" = podman ]; then
-  podman build --isolation=chroot --network=host --build-arg BASE_IMAGE="$BASE_IMAGE" -t "$IMAGE" .
+  # Docker image format: the OCI format has no HEALTHCHECK, and podman drops it there.
+  podman build --isolation=chroot --network=host --format docker --build-arg BASE_IMAGE="$BASE_IMAGE" -t "$IMAGE" .
 else
   "$ENGINE" build --build-arg BASE_IMAGE="$BASE_IMAGE" -t "$IMAGE" .
 fi
