@@ -5,7 +5,7 @@
  * ~8 of a Cranfield adapter run's ~40 s (785 queries x 1,398 documents x 512 dimensions, twice,
  * plus mapping them) and held the event loop for seconds; as Gemm + TopK it is milliseconds.
  */
-import { adapterMapGraph, topKScoresGraph } from './graphs.ts';
+import { adapterMapGraph, topKGraph } from './graphs.ts';
 import { feed } from './runner.ts';
 import type { SessionCache } from './sessions.ts';
 
@@ -31,7 +31,7 @@ export async function topKByDot(sessions: SessionCache, queries: Float32Array, d
   const indices = new Int32Array(b * kk);
   const scores = new Float32Array(b * kk);
   if (b === 0 || kk === 0) return { indices, scores, k: kk };
-  const graph = await sessions.get(`top-k-scores:${d}:${kk}`, () => topKScoresGraph(d, kk));
+  const graph = await sessions.get(`top-k:${d}:${kk}`, () => topKGraph(d, kk));
   for (let start = 0; start < b; start += QUERY_BATCH) {
     const rows = Math.min(QUERY_BATCH, b - start);
     const out = await graph.run({ Q: feed(queries.subarray(start * d, (start + rows) * d), [rows, d]), D: feed(docs, [n, d]) }, ['indices', 'scores']);

@@ -193,21 +193,12 @@ export function targetRankGraph(dimensions: number): Uint8Array {
   return g.toBytes();
 }
 
-/** The k best candidates per query by dot product: Q [b,d], D [n,d] -> indices int64 [b,k]. */
+/**
+ * The k best candidates per query by dot product, best first (ties: lower index first):
+ * Q [b,d], D [n,d] -> indices int64 [b,k], scores float [b,k].
+ */
 export function topKGraph(dimensions: number, k: number): Uint8Array {
   const g = new GraphBuilder('top-k');
-  const q = g.input('Q', 'float32', ['b', dimensions]);
-  const d = g.input('D', 'float32', ['n', dimensions]);
-  const s = g.node('Gemm', [q, d], { transB: attr.int(1) });
-  const [, indices] = g.nodeMulti('TopK', [s, g.constInt64([k])], 2, { axis: attr.int(1), largest: attr.int(1), sorted: attr.int(1) });
-  g.rename(indices!, 'indices');
-  g.output('indices', 'int64', ['b', k]);
-  return g.toBytes();
-}
-
-/** topKGraph with the scores too: Q [b,d], D [n,d] -> indices int64 [b,k], scores float [b,k]. */
-export function topKScoresGraph(dimensions: number, k: number): Uint8Array {
-  const g = new GraphBuilder('top-k-scores');
   const q = g.input('Q', 'float32', ['b', dimensions]);
   const d = g.input('D', 'float32', ['n', dimensions]);
   const s = g.node('Gemm', [q, d], { transB: attr.int(1) });

@@ -153,10 +153,7 @@ async function embedQueries(engine: EmbeddingEngine, texts: readonly string[], o
   for (let i = 0; i < order.length; i += EMBED_BATCH) {
     throwIfCancelled(options.signal);
     const slice = order.slice(i, i + EMBED_BATCH);
-    const { vectors } = await engine.embed(
-      slice.map((k) => texts[k]!),
-      'query',
-    );
+    const { vectors } = await engine.embed(slice.map((k) => texts[k]!), 'query');
     vectors.forEach((v, j) => (out[slice[j]!] = unit(v)));
     options.onProgress?.({ stage: 'embedding', done: i + slice.length, total: texts.length });
   }

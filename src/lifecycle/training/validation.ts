@@ -3,8 +3,8 @@
  * queries, computed the same way for the parent (before) and the trained version (after).
  *
  * Dense: exact cosine top-10 over every document vector of the live generation (not the HNSW
- * graph: the figures compare models, not index recall), as ORT graph runs (src/training/dense.ts). Hybrid: `fuse` of the dense top-100 and
- * the store's BM25 top-100 for the query text at the collection's hybridAlpha, with the candidate
+ * graph: the figures compare models, not index recall), as ORT graph runs (src/training/dense.ts).
+ * Hybrid: `fuse` of the dense top-100 and the store's BM25 top-100 for the query text at the collection's hybridAlpha, with the candidate
  * count of search itself (src/search/query.ts HYBRID_CANDIDATES). BM25 does not depend on the
  * model, so each query's keyword list is read once and serves both sides.
  */
