@@ -64,8 +64,8 @@ export const configSchema = z.object({
    */
   policyCooldownSeconds: z.coerce.number().int().nonnegative().default(3600),
   /**
-   * SEXTANT_POLICY_REVIEW_SECONDS: the policy also reviews every collection this often, so a target
-   * moved on an idle collection is acted on without waiting for a drift window (0 = only on windows).
+   * SEXTANT_POLICY_REVIEW_SECONDS: besides on every drift state change, the policy reviews every
+   * collection this often (a moved target, growth since the last training); 0 = only on state changes.
    */
   policyReviewSeconds: z.coerce.number().int().nonnegative().default(60),
   /** SEXTANT_URL: CLI commands talk to this running server instead of opening the data dir. */

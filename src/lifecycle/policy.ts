@@ -366,22 +366,19 @@ export function createDriftPolicy(
 }
 
 /**
- * Reviews the policy when a drift window changes a collection's state, and otherwise at most
- * once per `intervalMs` per collection as windows come in (a moved target is noticed too).
+ * Reviews the policy when a drift window changes a collection's state; everything else (a moved
+ * target, growth) is reviewed on schedulePolicyReviews' timer.
  */
-export function attachPolicy(monitor: DriftMonitor, policy: DriftPolicy, intervalMs = 30_000): () => void {
-  const lastReview = new Map<string, number>();
+export function attachPolicy(monitor: DriftMonitor, policy: DriftPolicy): () => void {
   return monitor.onEvaluated((e) => {
-    const now = Date.now();
-    if (e.state === e.previous && now - (lastReview.get(e.collection) ?? -Infinity) < intervalMs) return;
-    lastReview.set(e.collection, now);
+    if (e.state === e.previous) return;
     void policy.review(e.collection).catch((err: unknown) => log.warn('policy review failed', { collection: e.collection, err }));
   });
 }
 
 /**
  * Reviews every collection's policy each `intervalMs`, whether or not drift windows close: a
- * target moved on an idle collection (no queries, no writes) is otherwise never noticed. Reviews
+ * moved target or a grown collection, idle or not, is acted on within one interval. Reviews
  * run one collection after another; a decision is logged only when it changes (DriftPolicy.record).
  */
 export function schedulePolicyReviews(policy: DriftPolicy, collections: () => readonly string[], intervalMs: number): () => void {

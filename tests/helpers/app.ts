@@ -25,7 +25,8 @@ export interface TestApp {
 /** Opens the runtime the server would open for this configuration, and its app, without listening. */
 export async function startTestApp(overrides: Partial<Record<keyof Config, string | number>> & { dataDir: string }): Promise<TestApp> {
   setLogLevel('warn');
-  const config = loadConfig({ modelsDir: inject('modelsDir'), host: '127.0.0.1', port: 0, ...overrides }, {});
+  // Tests call policy.review themselves: no timed review may act between their steps.
+  const config = loadConfig({ modelsDir: inject('modelsDir'), host: '127.0.0.1', port: 0, policyReviewSeconds: 0, ...overrides }, {});
   const runtime = await openRuntime(config, { warmModel: config.defaultModel });
   const { app } = createApp(runtime);
   return {

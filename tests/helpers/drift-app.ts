@@ -21,7 +21,8 @@ export interface DriftApp {
 
 export async function startDriftApp(dataDir: string, overrides: Partial<Record<keyof Config, string | number>> = {}): Promise<DriftApp> {
   setLogLevel('warn');
-  const config = loadConfig({ modelsDir: inject('modelsDir'), dataDir, host: '127.0.0.1', port: 0, ...overrides }, {});
+  // Tests call policy.review themselves: no timed review may act between their steps.
+  const config = loadConfig({ modelsDir: inject('modelsDir'), dataDir, host: '127.0.0.1', port: 0, policyReviewSeconds: 0, ...overrides }, {});
   const runtime = await openRuntime(config, { warmModel: config.defaultModel });
   const { service, lifecycle } = runtime;
   const { drift, policy } = lifecycle;
