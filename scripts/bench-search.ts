@@ -1,9 +1,13 @@
 /**
- * npm run bench:search [-- --quick] [-- --no-uniform] [-- --no-append] [-- --profile DIR]
+ * npm run bench:search [-- --quick] [-- --no-uniform] [-- --no-append] [-- --profile DIR] [-- --only-http-ratios]
  *
  *   --quick       shorter runs and a 20k synthetic set (development; not the spec's numbers)
  *   --no-uniform  skip the uniform-random synthetic set
  *   --no-append   print only, leave BENCHMARKS.md alone
+ *   --only-http-ratios  the Cranfield+CISI part only, without the static-model run (a few minutes
+ *                 instead of ~25): ingest, query embedding, HTTP text and vector, the bare Hono
+ *                 endpoint and the in-process levels; the synthetic and static keys of the JSON
+ *                 line are null
  *   --profile DIR run the server children with --cpu-prof into DIR (one .cpuprofile per child;
  *                 the second one served vector queries only)
  *
@@ -27,7 +31,14 @@
  * Ceilings: text queries must be embedded first, so the embedding engine's own query throughput
  * (32 concurrent callers in this process, one query each) bounds HTTP text search; ingest via
  * `sextant index` is compared with the engine embedding the same document texts (title\ntext) in
- * batches of 64 with 3 batches in flight, as the CLI sends them.
+ * batches of 64 with 3 batches in flight, as the CLI sends them. HTTP vector search is compared
+ * with a bare Hono endpoint (scripts/lib/bare-hono.ts: a minimal Hono app on @hono/node-server in a
+ * child process, parsing the body and answering a small fixed JSON) under the same load generator,
+ * 32 connections and the same vector request bodies: the HTTP stack's own ceiling on this machine.
+ * From the one run the bench prints four ratios (JSON ratio_text_qps, ratio_text_p99,
+ * ratio_vector_qps, ratio_vector_p99): HTTP text q/s and p99 over the in-process query embedding's
+ * at 32 callers (targets: q/s >= 0.75x, p99 <= 1.3x), HTTP vector q/s and p99 over the bare
+ * endpoint's (reported, no target).
  *
  * The server child and this process share the machine: the server is idle while anything
  * in-process is measured, and autocannon (the load generator) runs in a child process of its own
@@ -66,6 +77,7 @@ const QUICK = args.has('--quick');
 const UNIFORM = !args.has('--no-uniform');
 const APPEND = !args.has('--no-append');
 const PROFILE_ARG = argv[argv.indexOf('--profile') + 1];
+const ONLY_HTTP_RATIOS = args.has('--only-http-ratios');
 const PROFILE_DIR = args.has('--profile') ? resolve(PROFILE_ARG && !PROFILE_ARG.startsWith('--') ? PROFILE_ARG : 'bench-profiles') : undefined;
 
 const CONCURRENCY = 32;
@@ -98,10 +110,14 @@ const TARGET_TEXT_P99 = 100;
 const TARGET_VECTOR_P99 = 20;
 const TARGET_RECALL = 0.95;
 const TARGET_INGEST_RATIO = 0.8;
+/** HTTP text over the in-process query embedding at CONCURRENCY (issue 14). */
+const TARGET_RATIO_TEXT_QPS = 0.75;
+const TARGET_RATIO_TEXT_P99 = 1.3;
 
 const REPO = resolve(import.meta.dirname, '..');
 const CLI = join(REPO, 'bin', 'sextant.js');
 const LOAD_GENERATOR = join(REPO, 'scripts', 'lib', 'load-generator.ts');
+const BARE_HONO = join(REPO, 'scripts', 'lib', 'bare-hono.ts');
 
 // ---- small helpers ------------------------------------------------------------------------------
 
@@ -301,6 +317,28 @@ async function startServer(dataDir: string, modelsDir: string): Promise<Server> 
   return { url, logs, stop: () => stopChild(child) };
 }
 
+/** The bare Hono endpoint (scripts/lib/bare-hono.ts) in a child process of its own. */
+async function startBareHono(): Promise<{ url: string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', BARE_HONO], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  const url = await new Promise<string>((done, fail) => {
+    const timer = setTimeout(() => fail(new Error(`bare Hono endpoint did not start in 60 s: ${out}`)), 60_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (line && out.includes('\n')) {
+        clearTimeout(timer);
+        done((JSON.parse(line) as { url: string }).url);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      fail(new Error(`bare Hono endpoint exited with ${code}: ${out}`));
+    });
+  });
+  return { url, stop: () => stopChild(child) };
+}
+
 function stopChild(child: ChildProcess): Promise<void> {
   return new Promise<void>((done) => {
     if (child.exitCode !== null || child.signalCode !== null) return done();
@@ -452,8 +490,10 @@ interface CorpusResult {
   queryEmbed: Timing & { count: number };
   httpText: HttpRun;
   httpVector: HttpRun;
-  /** Dense text search once the collection has activated a static model trained on it (issue 13). */
-  httpStatic: HttpRun;
+  /** The bare Hono endpoint, same load generator and vector bodies: the HTTP stack's ceiling. */
+  bareHono: HttpRun;
+  /** Dense text search once the collection has activated a static model trained on it (issue 13); not with --only-http-ratios. */
+  httpStatic?: HttpRun;
   httpRecall: number;
   raw: Level;
   layer: Level;
@@ -544,12 +584,21 @@ async function cranfieldCisi(modelsDir: string, work: string, engine: EmbeddingE
     const httpText = await httpLoad('HTTP text', searchUrl, loadOrder.map((query) => JSON.stringify({ mode: 'dense', query, k: K })));
     const vectorBodies = Array.from({ length: queryTexts.length }, (_, i) => JSON.stringify({ mode: 'dense', vector: Array.from(row(queryVectors, i, dim)), k: K }));
     const httpVector = await httpLoad('HTTP vector', searchUrl, vectorBodies);
+    // The HTTP stack's own ceiling, right after (the sextant server idle meanwhile).
+    progress('starting the bare Hono endpoint');
+    const bare = await startBareHono();
+    let bareHono: HttpRun;
+    try {
+      bareHono = await httpLoad('bare Hono endpoint', bare.url, vectorBodies);
+    } finally {
+      await bare.stop();
+    }
 
     const data = new Float32Array(embedded.vectors.length * dim);
     embedded.vectors.forEach((v, i) => data.set(v, i * dim));
     const truth = exactAll(data, dim, queryVectors, K, 'Cranfield+CISI').map((labels) => labels.map((l) => ids[l]!));
     const httpRecallValue = await httpRecall(searchUrl, queryVectors, dim, truth);
-    const httpStatic = await staticTextSearch(server.url, loadOrder);
+    const httpStatic = ONLY_HTTP_RATIOS ? undefined : await staticTextSearch(server.url, loadOrder);
     await server.stop();
 
     const { index: rawIndex } = buildRaw(data, dim, 'Cranfield+CISI');
@@ -570,6 +619,7 @@ async function cranfieldCisi(modelsDir: string, work: string, engine: EmbeddingE
       queryEmbed,
       httpText,
       httpVector,
+      bareHono,
       httpStatic,
       httpRecall: httpRecallValue,
       raw: { timing: raw.timing, recall: recallAtK(raw.found, truth) },
@@ -715,7 +765,7 @@ async function main(): Promise<void> {
     } finally {
       await engine.close();
     }
-    const syn = await synthetic(modelsDir, work);
+    const syn = ONLY_HTTP_RATIOS ? undefined : await synthetic(modelsDir, work);
     report(cc, syn, config.threads);
     if (PROFILE_DIR) progress(`server CPU profiles in ${PROFILE_DIR}`);
   } finally {
@@ -723,41 +773,64 @@ async function main(): Promise<void> {
   }
 }
 
-function report(cc: CorpusResult, syn: SyntheticResult, threads: number): void {
+function report(cc: CorpusResult, syn: SyntheticResult | undefined, threads: number): void {
   const date = new Date().toISOString().slice(0, 10);
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const textRatio = cc.httpText.qps / cc.queryEmbed.qps;
   const ingestRatio = cc.ingestDocsPerS / cc.embedDocsPerS;
-  const synName = `synthetic ${syn.n / 1000}k x ${SYN_DIM} clustered`;
+  // Issue 14's four ratios, all at CONCURRENCY clients/callers from this one run.
+  const ratioTextQps = cc.httpText.qps / cc.queryEmbed.qps;
+  const ratioTextP99 = cc.httpText.p99 / cc.queryEmbed.p99;
+  const ratioVectorQps = cc.httpVector.qps / cc.bareHono.qps;
+  const ratioVectorP99 = cc.httpVector.p99 / cc.bareHono.p99;
+  const staticOverVector = cc.httpStatic ? cc.httpStatic.qps / cc.httpVector.qps : NaN;
+  const synName = `synthetic ${(syn?.n ?? SYN_N) / 1000}k x ${SYN_DIM} clustered`;
   const t = (x: Timing) => `${fmt(x.qps)} | ${fmt(x.p50, 2)} | ${fmt(x.p99, 2)}`;
   const h = (x: HttpRun) => `${fmt(x.qps)} | ${fmt(x.p50, 0)} | ${fmt(x.p99, 0)}`;
   const pass = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
   const httpClean = (x: HttpRun) => x.non2xx === 0 && x.errors === 0;
+  const ratioTextQpsOk = ratioTextQps >= TARGET_RATIO_TEXT_QPS && httpClean(cc.httpText);
+  const ratioTextP99Ok = ratioTextP99 <= TARGET_RATIO_TEXT_P99 && httpClean(cc.httpText);
   const targets = [
     `${pass(textRatio >= TARGET_TEXT_RATIO && httpClean(cc.httpText))}  HTTP dense text search at ${CONCURRENCY} clients >= ${TARGET_TEXT_RATIO} x query_embed_qps: ${fmt(cc.httpText.qps)} / ${fmt(cc.queryEmbed.qps)} = ${fmt(textRatio, 3)} (non-2xx ${cc.httpText.non2xx}, errors ${cc.httpText.errors})`,
     `${pass(cc.httpText.p99 <= TARGET_TEXT_P99 && httpClean(cc.httpText))}  HTTP dense text search p99 <= ${TARGET_TEXT_P99} ms: ${cc.httpText.p99} ms`,
     `${pass(cc.httpVector.p99 <= TARGET_VECTOR_P99 && httpClean(cc.httpVector))}  HTTP vector search p99 <= ${TARGET_VECTOR_P99} ms (Cranfield+CISI, ${CONCURRENCY} clients): ${cc.httpVector.p99} ms (non-2xx ${cc.httpVector.non2xx}, errors ${cc.httpVector.errors})`,
-    `${pass(syn.layer.recall >= TARGET_RECALL)}  recall@10 >= ${TARGET_RECALL} at default settings (ef ${DEFAULT_HNSW.efSearch}) on ${synName}: ${fmt(syn.layer.recall, 4)}${syn.n < 100_000 ? ' (--quick: not the 100k set)' : ''}`,
+    `${pass(ratioTextQpsOk)}  ratio_text_qps >= ${TARGET_RATIO_TEXT_QPS} (HTTP text q/s / in-process query embedding q/s, ${CONCURRENCY} clients / callers): ${fmt(cc.httpText.qps)} / ${fmt(cc.queryEmbed.qps)} = ${fmt(ratioTextQps, 3)}`,
+    `${pass(ratioTextP99Ok)}  ratio_text_p99 <= ${TARGET_RATIO_TEXT_P99} (HTTP text p99 / in-process query embedding p99, ${CONCURRENCY} clients / callers): ${cc.httpText.p99} ms / ${fmt(cc.queryEmbed.p99, 2)} ms = ${fmt(ratioTextP99, 3)}`,
+    ...(syn ? [`${pass(syn.layer.recall >= TARGET_RECALL)}  recall@10 >= ${TARGET_RECALL} at default settings (ef ${DEFAULT_HNSW.efSearch}) on ${synName}: ${fmt(syn.layer.recall, 4)}${syn.n < 100_000 ? ' (--quick: not the 100k set)' : ''}`] : []),
     `${pass(ingestRatio >= TARGET_INGEST_RATIO)}  ingest via sextant index >= ${TARGET_INGEST_RATIO} x embedding throughput: ${fmt(cc.ingestDocsPerS)} / ${fmt(cc.embedDocsPerS)} = ${fmt(ingestRatio, 3)}`,
   ];
+  const modeNote = [QUICK ? ' — QUICK (--quick: shorter runs, 20k synthetic)' : '', ONLY_HTTP_RATIOS ? ' — --only-http-ratios (Cranfield+CISI only, no static model, no synthetic set)' : ''].join('');
   const lines = [
-    `### bench:search — ${date} — ${cpu}, ${cpus().length} cores, ${threads} ORT threads, Node ${process.version}${QUICK ? ' — QUICK (--quick: shorter runs, 20k synthetic)' : ''}`,
+    `### bench:search — ${date} — ${cpu}, ${cpus().length} cores, ${threads} ORT threads, Node ${process.version}${modeNote}`,
     '',
-    `HNSW defaults M ${DEFAULT_HNSW.M}, efConstruction ${DEFAULT_HNSW.efConstruction}, efSearch ${DEFAULT_HNSW.efSearch}; k ${K}. In-process rows: one caller, sequential. HTTP rows: autocannon, ${CONCURRENCY} connections, ${HTTP_SECONDS} s after ${WARM_SECONDS} s warm-up, autocannon in its own process on the same machine; q/s counts 2xx only. Query embedding: ${CONCURRENCY} in-process callers, ${EMBED_SECONDS} s.`,
-    `Cranfield+CISI: ${cc.docs} documents, ${cc.queries} queries, USE-Lite fp32 (512-d). Synthetic: ${SYN_QUERIES} held-out queries; clustered = ${SYN_CLUSTERS} gaussian clusters, noise norm ${SYN_NOISE} x centroid, normalised.`,
+    `HNSW defaults M ${DEFAULT_HNSW.M}, efConstruction ${DEFAULT_HNSW.efConstruction}, efSearch ${DEFAULT_HNSW.efSearch}; k ${K}. In-process rows: one caller, sequential. HTTP rows: autocannon, ${CONCURRENCY} connections, ${HTTP_SECONDS} s after ${WARM_SECONDS} s warm-up, autocannon in its own process on the same machine; q/s counts 2xx only. Query embedding: ${CONCURRENCY} in-process callers, ${EMBED_SECONDS} s. Bare Hono: a minimal Hono app on @hono/node-server in its own process, parsing the vector bodies and answering a fixed JSON, same load.`,
+    `Cranfield+CISI: ${cc.docs} documents, ${cc.queries} queries, USE-Lite fp32 (512-d).${syn ? ` Synthetic: ${SYN_QUERIES} held-out queries; clustered = ${SYN_CLUSTERS} gaussian clusters, noise norm ${SYN_NOISE} x centroid, normalised.` : ''}`,
     '',
     '| data | path | q/s | p50 ms | p99 ms | recall@10 | non-2xx |',
     '|---|---|---|---|---|---|---|',
     `| Cranfield+CISI | (a) raw hnswlib | ${t(cc.raw.timing)} | ${fmt(cc.raw.recall, 4)} | |`,
     `| Cranfield+CISI | (b) HnswIndex layer | ${t(cc.layer.timing)} | ${fmt(cc.layer.recall, 4)} | |`,
     `| Cranfield+CISI | (c) HTTP vector | ${h(cc.httpVector)} | ${fmt(cc.httpRecall, 4)} | ${cc.httpVector.non2xx} |`,
-    `| Cranfield+CISI | (c) HTTP text, static model (÷ vector ${fmt(cc.httpStatic.qps / cc.httpVector.qps, 3)}) | ${h(cc.httpStatic)} | – | ${cc.httpStatic.non2xx} |`,
+    `| Cranfield+CISI | bare Hono endpoint, same bodies (ceiling of HTTP vector) | ${h(cc.bareHono)} | – | ${cc.bareHono.non2xx} |`,
+    ...(cc.httpStatic ? [`| Cranfield+CISI | (c) HTTP text, static model (÷ vector ${fmt(staticOverVector, 3)}) | ${h(cc.httpStatic)} | – | ${cc.httpStatic.non2xx} |`] : []),
     `| Cranfield+CISI | (c) HTTP text (dense) | ${h(cc.httpText)} | | ${cc.httpText.non2xx} |`,
     `| Cranfield+CISI | query embedding, in-process (ceiling of HTTP text) | ${t(cc.queryEmbed)} | | |`,
-    `| ${synName} | (a) raw hnswlib | ${t(syn.raw.timing)} | ${fmt(syn.raw.recall, 4)} | |`,
-    `| ${synName} | (b) HnswIndex layer | ${t(syn.layer.timing)} | ${fmt(syn.layer.recall, 4)} | |`,
-    `| ${synName} | (c) HTTP vector | ${h(syn.http)} | ${fmt(syn.httpRecall, 4)} | ${syn.http.non2xx} |`,
-    ...(syn.uniform ? [`| synthetic ${syn.n / 1000}k x ${SYN_DIM} uniform | (a) raw hnswlib | ${t(syn.uniform.timing)} | ${fmt(syn.uniform.recall, 4)} | |`] : []),
+    ...(syn
+      ? [
+          `| ${synName} | (a) raw hnswlib | ${t(syn.raw.timing)} | ${fmt(syn.raw.recall, 4)} | |`,
+          `| ${synName} | (b) HnswIndex layer | ${t(syn.layer.timing)} | ${fmt(syn.layer.recall, 4)} | |`,
+          `| ${synName} | (c) HTTP vector | ${h(syn.http)} | ${fmt(syn.httpRecall, 4)} | ${syn.http.non2xx} |`,
+          ...(syn.uniform ? [`| synthetic ${syn.n / 1000}k x ${SYN_DIM} uniform | (a) raw hnswlib | ${t(syn.uniform.timing)} | ${fmt(syn.uniform.recall, 4)} | |`] : []),
+        ]
+      : []),
+    '',
+    `| ratio (Cranfield+CISI, ${CONCURRENCY} clients / callers, this run) | numerator | denominator | ratio | target |`,
+    '|---|---|---|---|---|',
+    `| ratio_text_qps: HTTP text q/s / in-process query embedding q/s | ${fmt(cc.httpText.qps)} | ${fmt(cc.queryEmbed.qps)} | ${fmt(ratioTextQps, 3)} | >= ${TARGET_RATIO_TEXT_QPS}: ${pass(ratioTextQpsOk)} |`,
+    `| ratio_text_p99: HTTP text p99 / in-process query embedding p99 (ms) | ${cc.httpText.p99} | ${fmt(cc.queryEmbed.p99, 2)} | ${fmt(ratioTextP99, 3)} | <= ${TARGET_RATIO_TEXT_P99}: ${pass(ratioTextP99Ok)} |`,
+    `| ratio_vector_qps: HTTP vector q/s / bare Hono q/s | ${fmt(cc.httpVector.qps)} | ${fmt(cc.bareHono.qps)} | ${fmt(ratioVectorQps, 3)} | – |`,
+    `| ratio_vector_p99: HTTP vector p99 / bare Hono p99 (ms) | ${cc.httpVector.p99} | ${cc.bareHono.p99} | ${fmt(ratioVectorP99, 3)} | – |`,
     '',
     '| ingest (Cranfield+CISI) | docs/s |',
     '|---|---|',
@@ -766,10 +839,10 @@ function report(cc: CorpusResult, syn: SyntheticResult, threads: number): void {
     `| raw embedding, in-process engine, same texts and batching (ceiling; best of passes ${cc.embedPasses.map((x) => fmt(x)).join(', ')}) | ${fmt(cc.embedDocsPerS)} |`,
     '',
     `Ratios: HTTP text / query embedding ${fmt(textRatio, 3)}; ingest / embedding ${fmt(ingestRatio, 3)}; ` +
-      `layer / raw q/s ${fmt(cc.layer.timing.qps / cc.raw.timing.qps, 3)} (Cranfield+CISI), ${fmt(syn.layer.timing.qps / syn.raw.timing.qps, 3)} (synthetic); ` +
-      `HTTP vector (${CONCURRENCY} conns) / layer (1 caller) q/s ${fmt(cc.httpVector.qps / cc.layer.timing.qps, 3)} (Cranfield+CISI), ${fmt(syn.http.qps / syn.layer.timing.qps, 3)} (synthetic); ` +
-      `HTTP text / HTTP vector q/s ${fmt(cc.httpText.qps / cc.httpVector.qps, 3)}. ` +
-      `Build: raw ${fmt(syn.rawBuildPerS, 0)} vectors/s, layer ${fmt(syn.layerBuildPerS, 0)} vectors/s (synthetic).`,
+      `layer / raw q/s ${fmt(cc.layer.timing.qps / cc.raw.timing.qps, 3)} (Cranfield+CISI)${syn ? `, ${fmt(syn.layer.timing.qps / syn.raw.timing.qps, 3)} (synthetic)` : ''}; ` +
+      `HTTP vector (${CONCURRENCY} conns) / layer (1 caller) q/s ${fmt(cc.httpVector.qps / cc.layer.timing.qps, 3)} (Cranfield+CISI)${syn ? `, ${fmt(syn.http.qps / syn.layer.timing.qps, 3)} (synthetic)` : ''}; ` +
+      `HTTP text / HTTP vector q/s ${fmt(cc.httpText.qps / cc.httpVector.qps, 3)}.` +
+      (syn ? ` Build: raw ${fmt(syn.rawBuildPerS, 0)} vectors/s, layer ${fmt(syn.layerBuildPerS, 0)} vectors/s (synthetic).` : ''),
     '',
     'Targets:',
     '',
@@ -782,6 +855,7 @@ function report(cc: CorpusResult, syn: SyntheticResult, threads: number): void {
     if (!existsSync(benchFile)) writeFileSync(benchFile, '# Benchmarks\n\nAppended by the `npm run bench:*` scripts; newest last.\n\n');
     appendFileSync(benchFile, `${lines.join('\n')}\n`);
   }
+  const maybe = <T>(x: T | undefined, f: (v: T) => number | null): number | null => (x === undefined ? null : f(x));
   console.log(
     JSON.stringify({
       quick: QUICK,
@@ -797,32 +871,41 @@ function report(cc: CorpusResult, syn: SyntheticResult, threads: number): void {
       http_vector_p50_ms: cc.httpVector.p50,
       http_vector_p99_ms: cc.httpVector.p99,
       http_vector_non2xx: cc.httpVector.non2xx,
-      static_http_qps: round(cc.httpStatic.qps, 1),
-      static_http_p99_ms: cc.httpStatic.p99,
-      static_http_over_vector: round(cc.httpStatic.qps / cc.httpVector.qps, 3),
+      static_http_qps: maybe(cc.httpStatic, (x) => round(x.qps, 1)),
+      static_http_p99_ms: maybe(cc.httpStatic, (x) => x.p99),
+      static_http_over_vector: cc.httpStatic ? round(staticOverVector, 3) : null,
       query_embed_p99_ms: round(cc.queryEmbed.p99),
-      recall_at_10: round(syn.layer.recall, 4),
+      recall_at_10: maybe(syn, (x) => round(x.layer.recall, 4)),
       cran_cisi_recall_at_10: round(cc.layer.recall, 4),
       cran_cisi_http_recall_at_10: round(cc.httpRecall, 4),
       ingest_docs_per_s: round(cc.ingestDocsPerS, 1),
       embed_docs_per_s: round(cc.embedDocsPerS, 1),
       ingest_over_embed: round(ingestRatio, 3),
-      synthetic_n: syn.n,
-      synthetic_recall_at_10: round(syn.layer.recall, 4),
-      synthetic_raw_recall_at_10: round(syn.raw.recall, 4),
-      synthetic_http_recall_at_10: round(syn.httpRecall, 4),
-      synthetic_uniform_recall_at_10: syn.uniform ? round(syn.uniform.recall, 4) : null,
-      synthetic_raw_qps: round(syn.raw.timing.qps, 1),
-      synthetic_layer_qps: round(syn.layer.timing.qps, 1),
-      synthetic_http_vector_qps: round(syn.http.qps, 1),
-      synthetic_http_vector_p99_ms: syn.http.p99,
+      synthetic_n: maybe(syn, (x) => x.n),
+      synthetic_recall_at_10: maybe(syn, (x) => round(x.layer.recall, 4)),
+      synthetic_raw_recall_at_10: maybe(syn, (x) => round(x.raw.recall, 4)),
+      synthetic_http_recall_at_10: maybe(syn, (x) => round(x.httpRecall, 4)),
+      synthetic_uniform_recall_at_10: syn?.uniform ? round(syn.uniform.recall, 4) : null,
+      synthetic_raw_qps: maybe(syn, (x) => round(x.raw.timing.qps, 1)),
+      synthetic_layer_qps: maybe(syn, (x) => round(x.layer.timing.qps, 1)),
+      synthetic_http_vector_qps: maybe(syn, (x) => round(x.http.qps, 1)),
+      synthetic_http_vector_p99_ms: maybe(syn, (x) => x.http.p99),
       pass: {
         http_text_ratio: textRatio >= TARGET_TEXT_RATIO && httpClean(cc.httpText),
         http_text_p99: cc.httpText.p99 <= TARGET_TEXT_P99 && httpClean(cc.httpText),
         http_vector_p99: cc.httpVector.p99 <= TARGET_VECTOR_P99 && httpClean(cc.httpVector),
-        recall: syn.layer.recall >= TARGET_RECALL,
+        recall: syn ? syn.layer.recall >= TARGET_RECALL : null,
         ingest_ratio: ingestRatio >= TARGET_INGEST_RATIO,
+        ratio_text_qps: ratioTextQpsOk,
+        ratio_text_p99: ratioTextP99Ok,
       },
+      only_http_ratios: ONLY_HTTP_RATIOS,
+      bare_hono_qps: round(cc.bareHono.qps, 1),
+      bare_hono_p99_ms: cc.bareHono.p99,
+      ratio_text_qps: round(ratioTextQps, 3),
+      ratio_text_p99: round(ratioTextP99, 3),
+      ratio_vector_qps: round(ratioVectorQps, 3),
+      ratio_vector_p99: round(ratioVectorP99, 3),
     }),
   );
 }
