@@ -50,7 +50,7 @@
  * recall_at_10, which is the acceptance recall: the layer on the clustered synthetic set.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import hnswlib from 'hnswlib-node';
@@ -281,6 +281,7 @@ async function measureLayer(index: HnswIndex, queries: Float32Array, dim: number
 
 interface Server {
   url: string;
+  pid: number;
   logs: string[];
   stop(): Promise<void>;
 }
@@ -314,7 +315,7 @@ async function startServer(dataDir: string, modelsDir: string): Promise<Server> 
       fail(new Error(`server exited with ${code}:\n${logs.join('')}`));
     });
   });
-  return { url, logs, stop: () => stopChild(child) };
+  return { url, pid: child.pid!, logs, stop: () => stopChild(child) };
 }
 
 /** The bare Hono endpoint (scripts/lib/bare-hono.ts) in a child process of its own. */
@@ -414,12 +415,19 @@ async function cannon(url: string, bodies: readonly string[], seconds: number): 
   }
 }
 
-async function httpLoad(label: string, url: string, bodies: readonly string[]): Promise<HttpRun> {
+/** `server`: a sextant server whose /metrics and threads to read around the measured run (its embedding profile). */
+async function httpLoad(label: string, url: string, bodies: readonly string[], server?: Server): Promise<HttpRun & { profile?: EmbedProfile }> {
   progress(`${label}: warm-up ${WARM_SECONDS} s, then ${HTTP_SECONDS} s at ${CONCURRENCY} connections`);
   await cannon(url, bodies, WARM_SECONDS);
+  const before = server ? await serverCounters(server.url, server.pid) : undefined;
+  const from = process.hrtime.bigint() / 1000n;
   const run = await cannon(url, bodies, HTTP_SECONDS);
+  // CLOCK_MONOTONIC µs, the clock of a .cpuprofile's timestamps: a window to cut the server's profile to.
+  if (PROFILE_DIR) progress(`${label}: measured run in monotonic µs ${from}–${process.hrtime.bigint() / 1000n}`);
+  const profile = server && before ? profileOver(before, await serverCounters(server.url, server.pid)) : undefined;
   progress(`${label}: ${fmt(run.qps)} q/s, p50 ${run.p50} ms, p99 ${run.p99} ms, non-2xx ${run.non2xx}, errors ${run.errors}`);
-  return run;
+  if (profile) progress(`${label}, server: ${profileLine(profile)}`);
+  return { ...run, profile };
 }
 
 /** Recall of the server's answers: one vector query at a time (not timed). */
@@ -430,6 +438,117 @@ async function httpRecall(url: string, queries: Float32Array, dim: number, truth
     found.push(res.results.map((r) => r.id));
   }
   return recallAtK(found, truth);
+}
+
+// ---- where the time goes: embedding batches and CPU, in-process and in the server ----------------
+
+/** Embedding work and CPU over one measured interval (in-process: this process; HTTP: the server). */
+interface EmbedProfile {
+  wallS: number;
+  batches: number;
+  items: number;
+  realTokens: number;
+  paddedTokens: number;
+  /** Summed inference time of the batches (ms). */
+  batchMs: number;
+  /** CPU seconds of the process doing the embedding (this one, or the server child). */
+  procCpuS: number;
+  /** Machine-wide busy and steal CPU seconds (/proc/stat; NaN elsewhere). */
+  machineBusyS: number;
+  machineStealS: number;
+  /** CPU seconds per thread of that process (Linux), busiest first; the event loop is 'main'. */
+  threads: { name: string; cpuS: number }[];
+}
+
+/** CPU seconds per thread of `pid` from /proc/<pid>/task/<tid>/stat (empty where there is no /proc). */
+function threadCpu(pid: number): Map<number, { name: string; cpuS: number }> {
+  const out = new Map<number, { name: string; cpuS: number }>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const close = stat.lastIndexOf(')');
+        const fields = stat.slice(close + 2).split(' '); // fields[0] is field 3 (state)
+        const name = Number(tid) === pid ? 'main' : stat.slice(stat.indexOf('(') + 1, close);
+        out.set(Number(tid), { name, cpuS: (Number(fields[11]) + Number(fields[12])) / 100 });
+      } catch {
+        // the thread exited meanwhile
+      }
+    }
+  } catch {
+    // no /proc
+  }
+  return out;
+}
+
+function threadsOver(before: Map<number, { name: string; cpuS: number }>, after: Map<number, { name: string; cpuS: number }>): { name: string; cpuS: number }[] {
+  return [...after]
+    .map(([tid, t]) => ({ name: `${t.name}#${tid}`, cpuS: t.cpuS - (before.get(tid)?.cpuS ?? 0) }))
+    .filter((t) => t.cpuS > 0)
+    .sort((a, b) => b.cpuS - a.cpuS);
+}
+
+/** Machine-wide CPU seconds from /proc/stat's first line: busy (not idle/iowait) and steal. */
+function machineCpu(): { busy: number; steal: number } {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = f;
+    return { busy: (user + nice + system + irq + softirq) / 100, steal: steal / 100 };
+  } catch {
+    return { busy: NaN, steal: NaN };
+  }
+}
+
+type Counters = Omit<EmbedProfile, 'wallS' | 'machineBusyS' | 'machineStealS' | 'threads'>;
+type Snapshot = Counters & { t: number; m: { busy: number; steal: number }; threads: Map<number, { name: string; cpuS: number }> };
+
+function profileOver(before: Snapshot, after: Snapshot): EmbedProfile {
+  return {
+    wallS: (after.t - before.t) / 1000,
+    batches: after.batches - before.batches,
+    items: after.items - before.items,
+    realTokens: after.realTokens - before.realTokens,
+    paddedTokens: after.paddedTokens - before.paddedTokens,
+    batchMs: after.batchMs - before.batchMs,
+    procCpuS: after.procCpuS - before.procCpuS,
+    machineBusyS: after.m.busy - before.m.busy,
+    machineStealS: after.m.steal - before.m.steal,
+    threads: threadsOver(before.threads, after.threads),
+  };
+}
+
+/** The server's embedding and process CPU counters from /metrics (all models summed). */
+async function serverCounters(url: string, pid: number): Promise<Snapshot> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const sum = (name: string, label?: string) =>
+    text
+      .split('\n')
+      .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
+      .filter((l) => !label || l.includes(label))
+      .reduce((acc, l) => acc + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  return {
+    t: performance.now(),
+    m: machineCpu(),
+    threads: threadCpu(pid),
+    batches: sum('sextant_embed_batch_size_count'),
+    items: sum('sextant_embed_batch_size_sum'),
+    realTokens: sum('sextant_embed_tokens_total', 'kind="real"'),
+    paddedTokens: sum('sextant_embed_tokens_total', 'kind="padded"'),
+    batchMs: sum('sextant_embed_batch_duration_seconds_sum') * 1000,
+    procCpuS: sum('process_cpu_seconds_total'),
+  };
+}
+
+function profileLine(p: EmbedProfile): string {
+  return (
+    `${fmt(p.batches / p.wallS)} batches/s of ${fmt(p.items / p.batches)} texts, ` +
+    `${fmt(p.paddedTokens / p.items)} padded tokens/text (${fmt((100 * p.realTokens) / p.paddedTokens, 0)}% real), ` +
+    `${fmt((1000 * p.batchMs) / p.paddedTokens, 1)} µs/padded token, inference busy ${fmt((100 * p.batchMs) / 1000 / p.wallS, 0)}% of wall; ` +
+    `process CPU ${fmt(p.procCpuS / p.wallS, 2)} cores (threads: ${p.threads
+      .slice(0, 5)
+      .map((t) => `${t.name} ${fmt(t.cpuS / p.wallS, 2)}`)
+      .join(', ')}), machine busy ${fmt(p.machineBusyS / p.wallS, 2)} cores, steal ${fmt(p.machineStealS / p.wallS, 2)}`
+  );
 }
 
 // ---- in-process embedding ceilings --------------------------------------------------------------
@@ -453,9 +572,20 @@ async function embedDocuments(engine: EmbeddingEngine, texts: readonly string[])
 }
 
 /** CONCURRENCY callers, one query each at a time, cycling through `queries` for `seconds`. */
-async function embedQueries(engine: EmbeddingEngine, queries: readonly string[], seconds: number): Promise<Timing & { count: number }> {
+async function embedQueries(engine: EmbeddingEngine, queries: readonly string[], seconds: number): Promise<Timing & { count: number; profile: EmbedProfile }> {
   let next = 0;
   const times: number[] = [];
+  const c = { batches: 0, items: 0, realTokens: 0, paddedTokens: 0, batchMs: 0 };
+  engine.onBatch = (b) => {
+    c.batches++;
+    c.items += b.items;
+    c.realTokens += b.realTokens;
+    c.paddedTokens += b.paddedTokens;
+    c.batchMs += b.ms;
+  };
+  const cpu0 = process.cpuUsage();
+  const m0 = machineCpu();
+  const t0s = threadCpu(process.pid);
   const started = performance.now();
   const deadline = started + seconds * 1000;
   await Promise.all(
@@ -468,9 +598,15 @@ async function embedQueries(engine: EmbeddingEngine, queries: readonly string[],
       }
     }),
   );
-  const elapsed = (performance.now() - started) / 1000;
+  const ended = performance.now();
+  const cpu = process.cpuUsage(cpu0);
+  const m1 = machineCpu();
+  const threads = threadsOver(t0s, threadCpu(process.pid));
+  engine.onBatch = undefined;
+  const elapsed = (ended - started) / 1000;
   times.sort((a, b) => a - b);
-  return { qps: times.length / elapsed, p50: percentile(times, 0.5), p99: percentile(times, 0.99), count: times.length };
+  const profile: EmbedProfile = { wallS: elapsed, ...c, procCpuS: (cpu.user + cpu.system) / 1e6, machineBusyS: m1.busy - m0.busy, machineStealS: m1.steal - m0.steal, threads };
+  return { qps: times.length / elapsed, p50: percentile(times, 0.5), p99: percentile(times, 0.99), count: times.length, profile };
 }
 
 // ---- the two data sets --------------------------------------------------------------------------
@@ -487,8 +623,8 @@ interface CorpusResult {
   embedPasses: number[];
   ingestDocsPerS: number;
   ingestWallDocsPerS: number;
-  queryEmbed: Timing & { count: number };
-  httpText: HttpRun;
+  queryEmbed: Timing & { count: number; profile: EmbedProfile };
+  httpText: HttpRun & { profile?: EmbedProfile };
   httpVector: HttpRun;
   /** The bare Hono endpoint, same load generator and vector bodies: the HTTP stack's ceiling. */
   bareHono: HttpRun;
@@ -574,6 +710,7 @@ async function cranfieldCisi(modelsDir: string, work: string, engine: EmbeddingE
     progress(`query embedding in-process: ${CONCURRENCY} callers for ${EMBED_SECONDS} s`);
     const queryEmbed = await embedQueries(engine, loadOrder, EMBED_SECONDS);
     progress(`query embedding: ${fmt(queryEmbed.qps)} q/s, p50 ${fmt(queryEmbed.p50)} ms, p99 ${fmt(queryEmbed.p99)} ms`);
+    progress(`query embedding, in-process: ${profileLine(queryEmbed.profile)}`);
     const dim = engine.dimensions;
     const queryVectors = new Float32Array(queryTexts.length * dim);
     (await engine.embed(queryTexts, 'query')).vectors.forEach((v, i) => queryVectors.set(v, i * dim));
@@ -581,7 +718,7 @@ async function cranfieldCisi(modelsDir: string, work: string, engine: EmbeddingE
     const searchUrl = `${server.url}/v1/collections/bench/search`;
     const check = await post<{ results: unknown[] }>(searchUrl, { mode: 'dense', query: queryTexts[0], k: K });
     if (check.results.length !== K) throw new Error(`a text search returned ${check.results.length} results, expected ${K}`);
-    const httpText = await httpLoad('HTTP text', searchUrl, loadOrder.map((query) => JSON.stringify({ mode: 'dense', query, k: K })));
+    const httpText = await httpLoad('HTTP text', searchUrl, loadOrder.map((query) => JSON.stringify({ mode: 'dense', query, k: K })), server);
     const vectorBodies = Array.from({ length: queryTexts.length }, (_, i) => JSON.stringify({ mode: 'dense', vector: Array.from(row(queryVectors, i, dim)), k: K }));
     const httpVector = await httpLoad('HTTP vector', searchUrl, vectorBodies);
     // The HTTP stack's own ceiling, right after (the sextant server idle meanwhile).
@@ -831,6 +968,9 @@ function report(cc: CorpusResult, syn: SyntheticResult | undefined, threads: num
     `| ratio_text_p99: HTTP text p99 / in-process query embedding p99 (ms) | ${cc.httpText.p99} | ${fmt(cc.queryEmbed.p99, 2)} | ${fmt(ratioTextP99, 3)} | <= ${TARGET_RATIO_TEXT_P99}: ${pass(ratioTextP99Ok)} |`,
     `| ratio_vector_qps: HTTP vector q/s / bare Hono q/s | ${fmt(cc.httpVector.qps)} | ${fmt(cc.bareHono.qps)} | ${fmt(ratioVectorQps, 3)} | – |`,
     `| ratio_vector_p99: HTTP vector p99 / bare Hono p99 (ms) | ${cc.httpVector.p99} | ${cc.bareHono.p99} | ${fmt(ratioVectorP99, 3)} | – |`,
+    '',
+    `Embedding work behind the text ratios: in-process — ${profileLine(cc.queryEmbed.profile)}` +
+      (cc.httpText.profile ? `; HTTP text (server /metrics, machine incl. the load generator) — ${profileLine(cc.httpText.profile)}.` : '.'),
     '',
     '| ingest (Cranfield+CISI) | docs/s |',
     '|---|---|',
