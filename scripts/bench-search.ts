@@ -382,6 +382,8 @@ async function post<T>(url: string, body: unknown): Promise<T> {
 }
 
 interface HttpRun extends Timing {
+  /** CPU seconds the load generator used (roughly the measured run; NaN without /proc). */
+  loadGenCpuS: number;
   ok: number;
   non2xx: number;
   errors: number;
@@ -399,7 +401,13 @@ async function cannon(url: string, bodies: readonly string[], seconds: number): 
     writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec));
     const child = spawn(process.execPath, ['--import', 'tsx', LOAD_GENERATOR, join(dir, 'spec.json')], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    // Its CPU over its whole life (start-up included, as the caller's window is), read from /proc
+    // when it prints its result, just before it exits.
+    let loadGenCpuS = NaN;
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (Number.isNaN(loadGenCpuS)) loadGenCpuS = processCpu(child.pid!);
+    });
     const code = await new Promise<number | null>((done) => child.once('exit', done));
     if (code !== 0) throw new Error(`load generator exited with ${code}: ${out}`);
     const result = JSON.parse(out.trim().split('\n').at(-1)!) as LoadResult;
@@ -412,6 +420,7 @@ async function cannon(url: string, bodies: readonly string[], seconds: number): 
       errors: result.errors,
       timeouts: result.timeouts,
       seconds: result.seconds,
+      loadGenCpuS,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -427,7 +436,7 @@ async function httpLoad(label: string, url: string, bodies: readonly string[], s
   const run = await cannon(url, bodies, HTTP_SECONDS);
   // CLOCK_MONOTONIC µs, the clock of a .cpuprofile's timestamps: a window to cut the server's profile to.
   if (PROFILE_DIR) progress(`${label}: measured run in monotonic µs ${from}–${process.hrtime.bigint() / 1000n}`);
-  const profile = server && before ? profileOver(before, await serverCounters(server.url, server.pid)) : undefined;
+  const profile = server && before ? { ...profileOver(before, await serverCounters(server.url, server.pid)), loadGenCpuS: run.loadGenCpuS } : undefined;
   progress(`${label}: ${fmt(run.qps)} q/s, p50 ${run.p50} ms, p99 ${run.p99} ms, non-2xx ${run.non2xx}, errors ${run.errors}`);
   if (profile) progress(`${label}, server: ${profileLine(profile)}`);
   return { ...run, profile };
@@ -461,6 +470,19 @@ interface EmbedProfile {
   machineStealS: number;
   /** CPU seconds per thread of that process (Linux), busiest first; the event loop is 'main'. */
   threads: { name: string; cpuS: number }[];
+  /** CPU seconds of the load generator child (HTTP runs; sampled from /proc, so a little short). */
+  loadGenCpuS?: number;
+}
+
+/** CPU seconds (user + system) of process `pid` so far, from /proc (NaN where there is none). */
+function processCpu(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 /** CPU seconds per thread of `pid` from /proc/<pid>/task/<tid>/stat (empty where there is no /proc). */
@@ -550,8 +572,23 @@ function profileLine(p: EmbedProfile): string {
     `process CPU ${fmt(p.procCpuS / p.wallS, 2)} cores (threads: ${p.threads
       .slice(0, 5)
       .map((t) => `${t.name} ${fmt(t.cpuS / p.wallS, 2)}`)
-      .join(', ')}), machine busy ${fmt(p.machineBusyS / p.wallS, 2)} cores, steal ${fmt(p.machineStealS / p.wallS, 2)}`
+      .join(', ')})${p.loadGenCpuS !== undefined ? `, load generator ${fmt(p.loadGenCpuS / p.wallS, 2)} cores` : ''}, ` +
+    `machine busy ${fmt(p.machineBusyS / p.wallS, 2)} cores (other processes ${fmt(outsideCores(p), 2)}), steal ${fmt(p.machineStealS / p.wallS, 2)}`
   );
+}
+
+/** Machine CPU not accounted for by the measured process and the load generator: other work on the machine. */
+function outsideCores(p: EmbedProfile): number {
+  return (p.machineBusyS - p.procCpuS - (p.loadGenCpuS ?? 0)) / p.wallS;
+}
+
+/** Above this many cores of other processes, a measurement shared the machine with outside work. */
+const OUTSIDE_LOAD_WARN = 0.2;
+
+function outsideWarning(label: string, p: EmbedProfile | undefined): string[] {
+  return p && outsideCores(p) > OUTSIDE_LOAD_WARN
+    ? [`WARNING: other processes used ${fmt(outsideCores(p), 2)} cores of the machine during ${label} (see "where the time goes"): the ratios are not clean`]
+    : [];
 }
 
 // ---- in-process embedding ceilings --------------------------------------------------------------
@@ -1037,6 +1074,7 @@ function report(cc: CorpusResult, syn: SyntheticResult | undefined, threads: num
     'Targets:',
     '',
     ...targets.map((l) => `- ${l}`),
+    ...[...outsideWarning('the in-process query embedding', cc.queryEmbed.profile), ...outsideWarning('HTTP text', cc.httpText.profile)].map((l) => `- ${l}`),
     '',
   ];
   console.log(lines.join('\n'));
@@ -1066,6 +1104,8 @@ function report(cc: CorpusResult, syn: SyntheticResult | undefined, threads: num
       static_http_over_vector: cc.httpStatic ? round(staticOverVector, 3) : null,
       query_embed_p99_ms: round(cc.queryEmbed.p99),
       query_embed_passes_qps: cc.queryEmbed.passes.map((x) => round(x, 1)),
+      /** Cores used by other processes on the machine while the text ratios' two sides were measured. */
+      outside_load_cores: { query_embed: round(outsideCores(cc.queryEmbed.profile)), http_text: cc.httpText.profile ? round(outsideCores(cc.httpText.profile)) : null },
       recall_at_10: maybe(syn, (x) => round(x.layer.recall, 4)),
       cran_cisi_recall_at_10: round(cc.layer.recall, 4),
       cran_cisi_http_recall_at_10: round(cc.httpRecall, 4),
