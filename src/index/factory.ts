@@ -24,13 +24,19 @@ export function pineconeNamespace(collection: string, generation: number): strin
   return `${collection}.g${generation}`;
 }
 
-export async function openIndex(config: Config, generation: GenerationRef, hnsw: HnswSettings): Promise<VectorIndex> {
+export interface IndexHooks {
+  /** A local index's snapshot is durable through this change seq. */
+  readonly onSnapshot?: (appliedSeq: number) => void;
+}
+
+export async function openIndex(config: Config, generation: GenerationRef, hnsw: HnswSettings, hooks: IndexHooks = {}): Promise<VectorIndex> {
   if (generation.backend === 'hnsw') {
     return HnswIndex.open(generationDir(config.dataDir, generation.collection, generation.id), {
       dimensions: generation.dimensions,
       settings: hnsw,
       snapshotEveryChanges: config.snapshotChanges,
       snapshotEverySeconds: config.snapshotSeconds,
+      onSnapshot: hooks.onSnapshot,
     });
   }
   return PineconeIndex.open(pineconeOptionsFromConfig(config, pineconeNamespace(generation.collection, generation.id), generation.dimensions));

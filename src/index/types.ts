@@ -24,6 +24,15 @@ export interface VectorQuery {
   readonly filter?: Filter;
 }
 
+/** A local index's snapshot held in place for copying (backups). */
+export interface SnapshotPin {
+  readonly dir: string;
+  /** File names in `dir` that make up the snapshot (empty: none written yet). */
+  readonly files: readonly string[];
+  readonly appliedSeq: number;
+  release(): void;
+}
+
 export interface VectorIndex {
   readonly kind: BackendKind;
   readonly dimensions: number;
@@ -38,11 +47,17 @@ export interface VectorIndex {
    * replays the store's later changes and calls markApplied; remote indexes leave both undefined.
    */
   readonly appliedSeq?: number;
+  /** Local indexes only: the change seq their snapshot on disk holds (0: none yet). */
+  readonly durableSeq?: number;
   markApplied?(seq: number): void;
   upsert(items: readonly IndexedVector[]): Promise<void>;
   delete(ids: readonly string[]): Promise<void>;
   search(query: VectorQuery): Promise<VectorHit[]>;
   count(): Promise<number>;
+  /**
+   * Local indexes only: holds the on-disk snapshot unchanged until released (backups copy it).
+   */
+  pinSnapshot?(): Promise<SnapshotPin>;
   /** Persists what is in memory (HNSW snapshot); no-op for remote backends. */
   flush(): Promise<void>;
   close(): Promise<void>;

@@ -1,6 +1,8 @@
 /**
  * The change log (`changes` table): one row per document write, in seq order, from which an HNSW
- * snapshot replays the writes it missed after a crash. Separate because its rows are written by
+ * snapshot replays the writes it missed after a crash. Rows are pruned once every local
+ * generation of the collection has a durable snapshot past them (`recordSnapshot`), so the log
+ * holds about one snapshot interval of writes, not the collection's whole history. Separate because its rows are written by
  * other repositories inside their own transactions (`appendChange` runs within a document upsert,
  * delete or re-embedding batch, never on its own), while it is read by index recovery alone.
  */
@@ -40,15 +42,60 @@ export class SqliteChangeLog implements ChangeLogRepository {
   }
 
   /**
-   * Removes a collection's change rows up to and including `throughSeq` (once a snapshot holding
-   * them is durable) so the log does not grow without bound. Returns the rows removed.
+   * Removes a collection's change rows up to and including `throughSeq` and records how far the
+   * log now starts (`prunedThrough`). Returns the rows removed. Normally called through
+   * `recordSnapshot`, which knows how far is safe.
    */
   pruneChanges(collection: string, throughSeq: number): number {
-    return this.db.write(() => this.db.stmt('DELETE FROM changes WHERE collection = ? AND seq <= ?').run(collection, throughSeq).changes);
+    return this.db.write(() => {
+      if (throughSeq <= this.prunedThrough(collection)) return 0;
+      this.db.stmt(
+        `INSERT INTO change_log_horizon (collection, pruned_through) VALUES (?, ?)
+         ON CONFLICT (collection) DO UPDATE SET pruned_through = excluded.pruned_through`,
+      ).run(collection, throughSeq);
+      return this.db.stmt('DELETE FROM changes WHERE collection = ? AND seq <= ?').run(collection, throughSeq).changes;
+    });
+  }
+
+  /** Every change of the collection up to this seq is gone from the log (0: none pruned). */
+  prunedThrough(collection: string): number {
+    const row = this.db.stmt('SELECT pruned_through FROM change_log_horizon WHERE collection = ?').get(collection) as
+      | { pruned_through: number }
+      | undefined;
+    return row?.pruned_through ?? 0;
+  }
+
+  /**
+   * Records that `generation`'s index has a durable snapshot holding every change up to
+   * `appliedSeq` (0: no snapshot), then prunes the collection's log through the lowest such seq
+   * over its local generations: rows no snapshot needs any more. A local generation with no
+   * record counts as 0, so it holds the log until its first snapshot. Returns the rows removed.
+   */
+  recordSnapshot(collection: string, generation: number, appliedSeq: number): number {
+    return this.db.write(() => {
+      this.db.stmt(
+        `INSERT INTO index_snapshots (generation, applied_seq) SELECT id, ? FROM generations WHERE id = ?
+         ON CONFLICT (generation) DO UPDATE SET applied_seq = excluded.applied_seq`,
+      ).run(appliedSeq, generation);
+      const row = this.db.stmt(
+        `SELECT min(coalesce(s.applied_seq, 0)) AS seq FROM generations g LEFT JOIN index_snapshots s ON s.generation = g.id
+         WHERE g.collection = ? AND g.backend = 'hnsw'`,
+      ).get(collection) as { seq: number | null };
+      return row.seq === null || row.seq <= 0 ? 0 : this.pruneChanges(collection, row.seq);
+    });
+  }
+
+  /** Change rows a collection holds now (the soak benchmark's bounded-disk figure). */
+  countChanges(collection?: string): number {
+    const row = (collection === undefined
+      ? this.db.stmt('SELECT count(*) AS n FROM changes').get()
+      : this.db.stmt('SELECT count(*) AS n FROM changes WHERE collection = ?').get(collection)) as { n: number };
+    return row.n;
   }
 }
 
 /** A collection's change rows, for deleteCollection; only inside its `write()`. */
 export function deleteCollectionChanges(db: StoreDatabase, collection: string): void {
   db.stmt('DELETE FROM changes WHERE collection = ?').run(collection);
+  db.stmt('DELETE FROM change_log_horizon WHERE collection = ?').run(collection);
 }

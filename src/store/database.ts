@@ -131,6 +131,14 @@ export class StoreDatabase {
     this.writeListeners.push(listener);
   }
 
+  /**
+   * A consistent copy of the database at `destination` through SQLite's online backup API; the
+   * connection keeps serving meanwhile (its own writes are carried into the copy).
+   */
+  async backup(destination: string): Promise<void> {
+    await this.handle.backup(destination);
+  }
+
   /** IMMEDIATE: takes the write lock up front, so a transaction never fails half way on upgrade. */
   write<T>(fn: () => T): T {
     this.notifyWrite();

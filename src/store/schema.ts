@@ -176,6 +176,22 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX jobs_by_collection ON jobs(collection, created_at);
     `);
   },
+  (db) => {
+    db.exec(`
+      -- Change-log pruning (change-log.ts). The seq each local generation's durable index
+      -- snapshot holds (0: none yet); a collection's log is pruned through the lowest of its
+      -- generations', and how far it was pruned is kept so that an index whose snapshot is older
+      -- (restored, damaged, removed) is rebuilt from the stored vectors instead of replayed.
+      CREATE TABLE index_snapshots (
+        generation  INTEGER PRIMARY KEY REFERENCES generations(id) ON DELETE CASCADE,
+        applied_seq INTEGER NOT NULL
+      );
+      CREATE TABLE change_log_horizon (
+        collection     TEXT PRIMARY KEY,
+        pruned_through INTEGER NOT NULL
+      );
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

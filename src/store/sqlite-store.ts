@@ -77,6 +77,10 @@ export class SqliteStore implements Store {
     this.database.close();
   }
 
+  backup(destination: string): Promise<void> {
+    return this.database.backup(destination);
+  }
+
   // ---- collections and generations ----
 
   createCollection(spec: NewCollection): { collection: CollectionRow; generation: GenerationRow } {
@@ -175,6 +179,15 @@ export class SqliteStore implements Store {
   }
   pruneChanges(collection: string, throughSeq: number): number {
     return this.changes.pruneChanges(collection, throughSeq);
+  }
+  prunedThrough(collection: string): number {
+    return this.changes.prunedThrough(collection);
+  }
+  recordSnapshot(collection: string, generation: number, appliedSeq: number): number {
+    return this.changes.recordSnapshot(collection, generation, appliedSeq);
+  }
+  countChanges(collection?: string): number {
+    return this.changes.countChanges(collection);
   }
 
   // ---- keyword search ----

@@ -227,9 +227,18 @@ export interface ChangeLogRepository {
   changesSince(collection: string, seq: number, generation?: number): Change[];
   /**
    * Removes a collection's change rows up to and including `throughSeq` (once a snapshot holding
-   * them is durable). Returns the rows removed.
+   * them is durable) and records the new start of its log. Returns the rows removed.
    */
   pruneChanges(collection: string, throughSeq: number): number;
+  /** The seq through which a collection's log was pruned (0: never). */
+  prunedThrough(collection: string): number;
+  /**
+   * A generation's index has a durable snapshot through `appliedSeq` (0: none): records it and
+   * prunes the collection's log through the lowest seq any of its local generations still needs.
+   */
+  recordSnapshot(collection: string, generation: number, appliedSeq: number): number;
+  /** Change rows held (of one collection when given). */
+  countChanges(collection?: string): number;
 }
 
 /** BM25 keyword search, one FTS5 table per collection (keyword.ts). */
@@ -286,4 +295,6 @@ export interface Store
     DriftRepository,
     FeedbackRepository {
   close(): void;
+  /** A consistent copy of the whole database file (SQLite online backup) while it stays in use. */
+  backup(destination: string): Promise<void>;
 }

@@ -22,7 +22,7 @@ import { ConfigError, InvalidInputError, InvalidVectorError } from '../../errors
 import { log as rootLog, type Logger } from '../../log.ts';
 import type { Metadata } from '../../values/filter.ts';
 import type { HnswSettings } from '../../values/backend.ts';
-import type { IndexedVector, VectorHit, VectorIndex, VectorQuery } from '../types.ts';
+import type { IndexedVector, SnapshotPin, VectorHit, VectorIndex, VectorQuery } from '../types.ts';
 import { GRAPH_SPACE } from './graph-protocol.ts';
 import { GraphOperationError, HnswGraph } from './graph.ts';
 import { LabelMap } from './labels.ts';
@@ -44,6 +44,11 @@ export interface HnswOpenOptions {
   /** See HnswIndex.exactScanLimit (defaults: min 0, cost ratio FILTER_EXACT_COST). */
   readonly exactScanMin?: number;
   readonly exactScanCost?: number;
+  /**
+   * Called once each snapshot is durable with the change seq it holds (the owner prunes the
+   * store's change log behind it). Errors are logged, never fail the snapshot.
+   */
+  readonly onSnapshot?: (appliedSeq: number) => void;
   readonly logger?: Logger;
 }
 
@@ -153,6 +158,11 @@ export class HnswIndex implements VectorIndex {
     if (seq > this.applied) this.applied = seq;
   }
 
+  /** The change seq the snapshot on disk holds (0: no snapshot yet). */
+  get durableSeq(): number {
+    return this.currentSnapshot === null ? 0 : this.savedAppliedSeq;
+  }
+
   /** Settings the graph was built with; efSearch is the one in effect now. */
   get settings(): HnswSettings {
     return { ...this.built, efSearch: this.efSearch };
@@ -229,6 +239,29 @@ export class HnswIndex implements VectorIndex {
   async flush(): Promise<void> {
     this.assertOpen();
     await this.snapshotNow();
+  }
+
+  /**
+   * Holds the snapshot on disk as it is until `release()`: no new snapshot is written (nor the
+   * pinned one's files removed) meanwhile, so a backup can copy `files` from `dir`; mutations
+   * and searches go on. Flush first to pin the latest state.
+   */
+  async pinSnapshot(): Promise<SnapshotPin> {
+    this.assertOpen();
+    while (this.snapshotRun !== null) await this.snapshotRun.catch(() => undefined);
+    let unpin!: () => void;
+    const pin = new Promise<void>((resolve) => (unpin = resolve));
+    this.snapshotRun = pin;
+    const n = this.currentSnapshot;
+    return {
+      dir: this.dir,
+      appliedSeq: this.durableSeq,
+      files: n === null ? [] : ['CURRENT', `index-${n}.bin`, `state-${n}.json`, 'config.json'],
+      release: () => {
+        if (this.snapshotRun === pin) this.snapshotRun = null;
+        unpin();
+      },
+    };
   }
 
   /** Final snapshot, then the index is unusable. Safe to call twice. */
@@ -385,6 +418,11 @@ export class HnswIndex implements VectorIndex {
     this.savedChanges = captured.changes;
     this.savedAppliedSeq = captured.appliedSeq;
     await removeStaleSnapshots(this.dir, n);
+    try {
+      this.opts.onSnapshot?.(captured.appliedSeq);
+    } catch (err) {
+      this.logger.warn('hnsw snapshot listener failed', { snapshot: n, err });
+    }
     this.logger.debug('hnsw snapshot written', {
       snapshot: n,
       count: captured.labels.length - captured.free.length,

@@ -87,4 +87,42 @@ describe('change log', () => {
     expect(store.putGenerationVectors('c', next, [{ id: 'b', vector: vec(0, 1), contentHash: 'stale' }])).toEqual({ written: [], seq: 3 });
     expect(store.lastSeq()).toBe(3);
   });
+
+  it('prunes through the oldest snapshot of the collection\'s local generations, and remembers how far', () => {
+    const live = store.createCollection(spec('c')).generation.id;
+    store.createCollection(spec('other'));
+    for (let i = 0; i < 5; i++) store.upsertDocuments('c', [doc(`d${i}`, `t${i}`)]); // seqs 1..5
+    store.upsertDocuments('other', [doc('x', 'y')]); // 6
+    expect(store.prunedThrough('c')).toBe(0);
+    expect(store.countChanges('c')).toBe(5);
+
+    // A second local generation without a snapshot holds the log for everyone.
+    const next = store.createGeneration('c', { model: 'm@2', dimensions: 4, backend: 'hnsw' }).id;
+    expect(store.recordSnapshot('c', live, 4)).toBe(0);
+    expect(store.countChanges('c')).toBe(5);
+    // A remote generation does not: it replays nothing from the log.
+    const remote = store.createGeneration('c', { model: 'm@2', dimensions: 4, backend: 'pinecone' }).id;
+    expect(store.recordSnapshot('c', next, 3)).toBe(3); // min(4, 3): seqs 1..3
+    expect(store.prunedThrough('c')).toBe(3);
+    expect(store.changesSince('c', 0).map((c) => c.seq)).toEqual([4, 5]);
+    expect(store.countChanges('other')).toBe(1);
+    expect(store.countChanges()).toBe(3);
+
+    // Never backwards: an older record prunes nothing and keeps the horizon.
+    expect(store.recordSnapshot('c', next, 1)).toBe(0);
+    expect(store.prunedThrough('c')).toBe(3);
+
+    // Dropping the lagging generation lets the log go up to the live snapshot.
+    store.recordSnapshot('c', next, 5);
+    expect(store.prunedThrough('c')).toBe(4);
+    store.dropGeneration(remote);
+    store.recordSnapshot('c', live, 5);
+    expect(store.prunedThrough('c')).toBe(5);
+    expect(store.countChanges('c')).toBe(0);
+    expect(store.lastSeq()).toBe(6);
+
+    // Deleting the collection forgets its horizon, so a new one of the same name starts at 0.
+    store.deleteCollection('c');
+    expect(store.prunedThrough('c')).toBe(0);
+  });
 });
