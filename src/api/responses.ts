@@ -269,6 +269,15 @@ export const feedbackList = z.object({
 export const feedbackDeleted = z.object({ deleted: z.number().int().describe('Feedback items removed') });
 
 export const health = z.object({ status: z.literal('ok') });
+export const backup = z.object({
+  dir: z.string(),
+  created_at: z.string(),
+  seq: z.number().int(),
+  collections: z.array(z.object({ name: z.string(), documents: z.number().int(), generations: z.array(z.object({ id: z.number().int(), state: z.string(), model: z.string(), backend: z.string(), snapshot_seq: z.number().int().nullable() })) })),
+  models: z.array(z.string()),
+  bytes: z.number().int(),
+  ms: z.number(),
+});
 export const readiness = z
   .object({
     status: z.enum(['ready', 'starting']),

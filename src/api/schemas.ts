@@ -80,6 +80,7 @@ export const fixedSchemas = {
     })
     .strict(),
   setAlias: z.object({ target: z.string().min(1) }).strict(),
+  backup: z.object({ dir: z.string().min(1).describe("A directory on the server's machine, absent or empty, outside the data directory") }).strict(),
   reembed: z.object({ model: z.string().min(1).optional() }).strict(),
   train: z
     .object({

@@ -1,5 +1,6 @@
 /** The `sextant` command: dispatches to one module per command; errors become one clear line and exit code. */
 import { SextantError } from '../errors.ts';
+import { backupCommand, restoreCommand } from './backup-command.ts';
 import { embedCommand } from './embed.ts';
 import { evalCommand } from './eval-command.ts';
 import { modelsCommand } from './models.ts';
@@ -20,6 +21,8 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   tune: tuneCommand,
   reembed: reembedCommand,
   train: trainCommand,
+  backup: backupCommand,
+  restore: restoreCommand,
 };
 
 const HELP = `sextant — semantic search service
@@ -31,6 +34,8 @@ const HELP = `sextant — semantic search service
   sextant tune <collection> --dataset <BEIR folder> [--target-recall 0.95] [--dry-run] [--json]
   sextant reembed <collection> [--model name@version] [--follow]
   sextant train <collection> [--kind adapter|static] [--epochs N] [--seed N] [--gate dense|hybrid] [--activate] [--follow] [--json]
+  sextant backup <dir>                       consistent copy of the data directory (with --url: of the server's)
+  sextant restore <dir>                      a backup into an empty --data-dir (no server running on it)
   sextant embed [--model name@version] [--query] [--json] "text" ...
   sextant models list [--json]
   sextant models prepare                     build the offline default model (USE-Lite) if missing

@@ -15,6 +15,7 @@ export const ROUTES = {
   ready: ['GET', '/readyz'],
   metrics: ['GET', '/metrics'],
   openapi: ['GET', '/openapi.json'],
+  backup: ['POST', '/v1/admin/backup'],
   embed: ['POST', '/v1/embeddings'],
   listModels: ['GET', '/v1/models'],
   importModel: ['POST', '/v1/models/import'],
@@ -141,6 +142,10 @@ export class SextantClient {
   /** Starts a training job (202); follow it with getJob. */
   train(name: string, request: T.TrainRequest = {}, call?: CallOptions): Promise<T.Job> {
     return this.send('train', call, { params: { name }, body: request });
+  }
+  /** A consistent copy of the server's data directory into `dir` on the server's machine (admin). */
+  backup(request: T.BackupRequest, call?: CallOptions): Promise<T.Backup> {
+    return this.send('backup', call, { body: request });
   }
   rollback(name: string, call?: CallOptions): Promise<T.Collection> {
     return this.send('rollback', call, { params: { name } });

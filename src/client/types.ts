@@ -26,6 +26,7 @@ export type EvalRequest = In<'eval'>;
 export type TuneRequest = In<'tune'>;
 export type EvalSetRequest = In<'evalSet'>;
 export type FeedbackRequest = In<'feedback'>;
+export type BackupRequest = In<'backup'>;
 export type FeedbackItemInput = FeedbackRequest['items'][number];
 
 export type Health = Out<'health'>;
@@ -35,6 +36,7 @@ export type ModelList = Out<'modelList'>;
 export type ImportedModel = Out<'importedModel'>;
 export type Alias = Out<'alias'>;
 export type Job = Out<'job'>;
+export type Backup = Out<'backup'>;
 export type JobList = Out<'jobList'>;
 export type Collection = Out<'collection'>;
 export type CollectionList = Out<'collectionList'>;

@@ -12,6 +12,7 @@ import { ModelRegistry } from '../models/registry.ts';
 import { lockDataDir, type DataDirLock } from '../store/lock.ts';
 import { SqliteStore } from '../store/sqlite-store.ts';
 import type { CollectionRow, DocumentRow } from '../store/types.ts';
+import { backupDataDir, type BackupManifest } from './backup.ts';
 import { liveGeneration, requireCollection, type SearchContext } from './context.ts';
 import { deleteByFilter, deleteDocuments, getDocument, upsertDocuments, type DocumentInput, type UpsertResult } from './documents.ts';
 import { SearchEvents } from './events.ts';
@@ -203,6 +204,11 @@ export class SearchService {
 
   search(collection: string, request: SearchRequest): Promise<SearchResponse> {
     return search(this.ctx, collection, request);
+  }
+
+  /** A consistent copy of the data directory in `dir` while this service keeps serving (backup.ts). */
+  backup(dir: string): Promise<BackupManifest> {
+    return backupDataDir(this.ctx, dir);
   }
 
   /** Flushes index snapshots and closes everything; the data directory is unlocked last. */
