@@ -18,8 +18,8 @@
  * single sample lands anywhere on a tooth. So each figure is taken over a minute of 1-s samples:
  * `change_rows` as the peak (the log's bound, about --snapshot-changes), `data_dir_bytes` and
  * `rss_bytes` as the median (a peak there depends on whether a sample hit the milliseconds a
- * snapshot is being written: a 1.5-min trial read 39.5 vs 48.0 MB). "first" is minute one,
- * "end" the last minute; `peak_first`/`peak_end` give every maximum. Bounded: flat figures.
+ * snapshot is being written: a 1.5-min trial read 39.5 vs 48.0 MB). "first" is the minute after
+ * the first one (minute one itself on runs under 3 minutes), "end" the last minute; `peak_first`/`peak_end` give every maximum. Bounded: flat figures.
  * Last line: {"first": {...}, "end": {...}, "requests": n, "failed": n, ...} with data_dir_bytes,
  * change_rows and rss_bytes in first and end.
  */
@@ -220,14 +220,18 @@ async function main(): Promise<void> {
     const max = (values: number[]): number => Math.max(...values);
     const total = MINUTES * 60_000;
     const figures = (from: number, to: number): Sample => ({ ...summarise(from, to, median), change_rows: summarise(from, to, max).change_rows });
-    const first = figures(0, WINDOW_MS);
+    // "After the first minute": the minute that follows it, once the load's last snapshot and the
+    // first garbage collections are behind (a first run's minute one read 739 change rows at its
+    // peak against 496 at the end, with snapshots every 500 changes).
+    const firstFrom = MINUTES * 60_000 >= 3 * WINDOW_MS ? WINDOW_MS : 0;
+    const first = figures(firstFrom, firstFrom + WINDOW_MS);
     const end = figures(total - WINDOW_MS, total + 2000);
     const ratio = (k: keyof Sample) => Number((end[k] / Math.max(1, first[k])).toFixed(3));
     const documents = await fetch(`${url}/v1/collections/soak`).then((r) => r.json() as Promise<{ document_count?: number }>);
     const report = {
       first,
       end,
-      peak_first: summarise(0, WINDOW_MS, max),
+      peak_first: summarise(firstFrom, firstFrom + WINDOW_MS, max),
       peak_end: summarise(total - WINDOW_MS, total + 2000, max),
       requests: stats.requests,
       failed: stats.failed,

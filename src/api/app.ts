@@ -13,6 +13,7 @@ import { collectionsRoutes } from './routes/collections.ts';
 import { driftRoutes } from './routes/drift.ts';
 import { embeddingsRoutes } from './routes/embeddings.ts';
 import { evalRoutes } from './routes/eval.ts';
+import { adminRoutes } from './routes/admin.ts';
 import { feedbackRoutes } from './routes/feedback.ts';
 import { jobsRoutes } from './routes/jobs.ts';
 import { modelsRoutes } from './routes/models.ts';
@@ -64,6 +65,7 @@ export function createApp(runtime: Runtime): { app: Hono<ApiEnv>; deps: ApiDeps 
     ...evalRoutes(deps),
     ...driftRoutes(deps),
     ...feedbackRoutes(deps),
+    ...adminRoutes(deps),
   ];
   mountRoutes(app, routes, deps.keys);
 

@@ -1,8 +1,7 @@
-/** The service itself: liveness, readiness, Prometheus metrics, backups and the OpenAPI document. */
-import { resolve } from 'node:path';
+/** The service itself: liveness, readiness, Prometheus metrics and the OpenAPI document. */
 import type { ApiDeps } from '../env.ts';
 import * as responses from '../responses.ts';
-import { route, routeWithBody, type Route } from '../route.ts';
+import { route, type Route } from '../route.ts';
 
 export function serviceRoutes(deps: ApiDeps, openapi: () => Record<string, unknown>): Route[] {
   const { service } = deps;
@@ -37,19 +36,6 @@ export function serviceRoutes(deps: ApiDeps, openapi: () => Record<string, unkno
       summary: 'Prometheus metrics (text exposition format)',
       role: 'read',
       handle: async (c) => c.text(await deps.metrics.registry.render(), 200, { 'content-type': deps.metrics.registry.contentType }),
-    }),
-    routeWithBody({
-      method: 'post',
-      path: '/v1/admin/backup',
-      operationId: 'backup',
-      summary: 'Write a consistent copy of the data directory (database, index snapshots, models) to a directory on the server',
-      role: 'admin',
-      request: deps.schemas.backup,
-      response: responses.backup,
-      handle: async (c, body) => {
-        const manifest = await service.backup(body.dir);
-        return c.json({ dir: resolve(body.dir), ...manifest });
-      },
     }),
     route({ method: 'get', path: '/openapi.json', operationId: 'openapi', summary: 'This document', role: 'none', handle: (c) => c.json(openapi()) }),
   ];
