@@ -69,6 +69,7 @@ describe('readiness, metrics and OpenAPI', () => {
       '/readyz': ['get'],
       '/metrics': ['get'],
       '/openapi.json': ['get'],
+      '/v1/admin/backup': ['post'],
       '/v1/embeddings': ['post'],
       '/v1/models': ['get'],
       '/v1/models/import': ['post'],
