@@ -1,6 +1,6 @@
 /**
  * The graph worker: owns every hnswlib graph of the process. hnswlib-node's search is synchronous
- * (0.1 ms at 3k x 512, 0.5 ms at 100k, tens of ms for a restrictive filter), so running it here
+ * (0.1 ms at 3k x 512, 0.5 ms at 100k, several ms for a filtered walk), so running it here
  * keeps it off the server's event loop. Requests are answered in arrival order except reads and
  * writes of index files, which run on libuv's pool; the owner never mutates a graph meanwhile.
  */
@@ -8,6 +8,7 @@ import { parentPort } from 'node:worker_threads';
 import hnswlib from 'hnswlib-node';
 import type { HierarchicalNSW } from 'hnswlib-node';
 import { serveRpc } from '../../util/worker-rpc.ts';
+import { QuantizedVectors } from './quantized-vectors.ts';
 import { GRAPH_SPACE, type GraphFailureDetail, type GraphHits, type GraphReply, type ToGraphWorker } from './graph-protocol.ts';
 
 const port = parentPort!;
@@ -16,7 +17,18 @@ interface Graph {
   readonly dimensions: number;
   /** label -> document id; undefined for a free label. */
   readonly ids: (string | undefined)[];
+  /** Int8 rows for exact scans (quantized-vectors.ts). */
+  readonly quantized: QuantizedVectors;
 }
+
+/**
+ * An exact scan scores every label on its int8 row, then rescores this many of the best from
+ * hnswlib's float32 vectors (getPoint, ~33 us each at 512 dims): RERANK_FACTOR * k + RERANK_EXTRA.
+ * The int8 score's error (~5e-4, see quantized-vectors.ts) moves a true top-k member below rank
+ * 2k + 16 only when 2k + 16 others sit within ~1e-3 of it: then they are near-ties anyway.
+ */
+const RERANK_FACTOR = 2;
+const RERANK_EXTRA = 16;
 
 const graphs = new Map<number, Graph>();
 
@@ -40,13 +52,13 @@ async function handle(m: ToGraphWorker): Promise<GraphReply> {
       // allowReplaceDeleted stays false: a freed label is reused by addPoint(vector, sameLabel),
       // which unmarks that slot and rewrites it in place (replaceDeleted would relabel a slot).
       index.initIndex({ maxElements: m.settings.maxElements, m: m.settings.M, efConstruction: m.settings.efConstruction, randomSeed: 100, allowReplaceDeleted: false });
-      graphs.set(m.graph, { index, dimensions: m.settings.dimensions, ids: [] });
+      graphs.set(m.graph, { index, dimensions: m.settings.dimensions, ids: [], quantized: new QuantizedVectors(m.settings.dimensions) });
       return { capacity: index.getMaxElements(), count: index.getCurrentCount() };
     }
     case 'read': {
       const index = new hnswlib.HierarchicalNSW(GRAPH_SPACE, m.dimensions);
       await index.readIndex(m.path, false);
-      graphs.set(m.graph, { index, dimensions: m.dimensions, ids: m.ids.map((id) => id ?? undefined) });
+      graphs.set(m.graph, { index, dimensions: m.dimensions, ids: m.ids.map((id) => id ?? undefined), quantized: new QuantizedVectors(m.dimensions) });
       return { capacity: index.getMaxElements(), count: index.getCurrentCount() };
     }
     case 'release':
@@ -58,12 +70,14 @@ async function handle(m: ToGraphWorker): Promise<GraphReply> {
   switch (m.op) {
     case 'add':
       for (let i = 0; i < m.labels.length; i++) {
+        const point = m.points.subarray(i * dimensions, (i + 1) * dimensions);
         try {
-          index.addPoint(Array.from(m.points.subarray(i * dimensions, (i + 1) * dimensions)), m.labels[i]!);
+          index.addPoint(Array.from(point), m.labels[i]!);
         } catch (err) {
           throw new PartialAdd((err as Error).message, i);
         }
         g.ids[m.labels[i]!] = m.ids[i];
+        g.quantized.set(m.labels[i]!, point);
       }
       return null;
     case 'delete':
@@ -107,16 +121,30 @@ function hits(g: Graph, labels: ArrayLike<number>, distances: ArrayLike<number>)
   return { ids, distances: Float32Array.from(kept) };
 }
 
-/** Top-k by cosine similarity over `labels`, returned as distances like searchKnn's. */
+/**
+ * Top-k by cosine similarity over `labels`, returned as distances like searchKnn's: the int8 rows
+ * choose the candidates, hnswlib's float32 vectors score them (so the scores are exact).
+ */
 function exact(g: Graph, point: Float32Array, labels: Int32Array, k: number): GraphHits {
-  // getPoint returns the stored, already normalized vector; normalize the query to match.
   let norm = 0;
   for (const x of point) norm += x * x;
   norm = Math.sqrt(norm);
   const q = new Float64Array(point.length);
   if (norm > 0) for (let i = 0; i < point.length; i++) q[i] = point[i]! / norm;
+  const rescored = RERANK_FACTOR * k + RERANK_EXTRA;
+  let candidates: ArrayLike<number> = labels;
+  if (labels.length > rescored) {
+    const rough = new TopK(rescored);
+    for (const label of labels) {
+      if (!g.quantized.has(label)) g.quantized.set(label, g.index.getPoint(label));
+      rough.push(g.quantized.score(label, q), label);
+    }
+    candidates = rough.entries().map((e) => e.label);
+  }
   const heap = new TopK(k);
-  for (const label of labels) {
+  for (let c = 0; c < candidates.length; c++) {
+    const label = candidates[c]!;
+    // getPoint returns the stored, already normalized vector.
     const v = g.index.getPoint(label);
     let s = 0;
     for (let i = 0; i < v.length; i++) s += q[i]! * v[i]!;

@@ -26,7 +26,7 @@ import type { IndexedVector, SnapshotPin, VectorHit, VectorIndex, VectorQuery } 
 import { GRAPH_SPACE } from './graph-protocol.ts';
 import { GraphOperationError, HnswGraph } from './graph.ts';
 import { LabelMap } from './labels.ts';
-import { FILTER_EF_FACTOR, FILTER_EXACT_COST, exactScanLimit, runSearch, type HnswSearchStats, type SearchContext } from './search-plan.ts';
+import { FILTER_EF_FACTOR, FILTER_EXACT_COST, POST_FILTER_EF_FACTOR, exactScanLimit, runSearch, type HnswSearchStats, type SearchContext } from './search-plan.ts';
 import { commitSnapshot, indexFile, loadSnapshot, removeStaleSnapshots, scanSnapshots, writeConfig, type SnapshotState } from './snapshot.ts';
 
 export type { HnswSearchStats } from './search-plan.ts';
@@ -61,10 +61,12 @@ const FLOAT32_MAX = 3.4028234663852886e38;
 export class HnswIndex implements VectorIndex {
   readonly kind = 'hnsw' as const;
   readonly remote = false;
-  readonly stats: HnswSearchStats = { ann: 0, filteredAnn: 0, exact: 0, exactFallback: 0 };
+  readonly stats: HnswSearchStats = { ann: 0, filteredAnn: 0, postFiltered: 0, exact: 0, exactFallback: 0 };
   /** Tuning knobs of exactScanLimit; public so benchmarks and tests can force either path. */
   exactScanMin: number;
   exactScanCost: number;
+  /** See POST_FILTER_EF_FACTOR (0: never post-filter); public for the same reason. */
+  postFilterEfFactor = POST_FILTER_EF_FACTOR;
 
   private readonly labels = new LabelMap();
   private readonly searchContext: SearchContext;
@@ -99,7 +101,13 @@ export class HnswIndex implements VectorIndex {
     this.nextSnapshot = nextSnapshot;
     this.exactScanMin = opts.exactScanMin ?? 0;
     this.exactScanCost = opts.exactScanCost ?? FILTER_EXACT_COST;
-    this.searchContext = { graph, labels: this.labels, stats: this.stats, exactScanLimit: (filteredEf) => this.exactScanLimit(filteredEf) };
+    this.searchContext = {
+      graph,
+      labels: this.labels,
+      stats: this.stats,
+      exactScanLimit: (filteredEf) => this.exactScanLimit(filteredEf),
+      postFilterEfFactor: () => this.postFilterEfFactor,
+    };
   }
 
   static async open(dir: string, opts: HnswOpenOptions): Promise<HnswIndex> {

@@ -8,6 +8,7 @@
  * without touching anything, `bind`/`unbind` record what the worker did.
  */
 import { matchesFilter, type Filter, type Metadata } from '../../values/filter.ts';
+import { EVERYTHING, MetadataPostings, type Candidates } from './metadata-postings.ts';
 
 /** The map as a snapshot stores it (see SnapshotState). */
 export interface LabelState {
@@ -18,6 +19,22 @@ export interface LabelState {
   /** Freed labels, reused last-in first-out. */
   readonly free: readonly number[];
 }
+
+/** A filter's matches as the search plan sees them, worked out no further than a search needs. */
+export interface FilterMatches {
+  /** Estimated match count (exact when the postings answer the filter alone). */
+  readonly estimate: number;
+  /** Whether the live document `id` matches. */
+  accepts(id: string): boolean;
+  /** Every matching label, ascending. */
+  collect(): Int32Array;
+}
+
+/**
+ * Candidates tested to estimate a filter's selectivity when the postings cannot answer it alone
+ * (ranges, $ne): the estimate only chooses a plan, and every plan checks what it returns.
+ */
+const ESTIMATE_SAMPLE = 128;
 
 /** Labels chosen for a batch of ids, in batch order. */
 export interface LabelAssignment {
@@ -31,6 +48,7 @@ export class LabelMap {
   private readonly labelToId: (string | undefined)[] = [];
   private readonly metaByLabel: (Metadata | undefined)[] = [];
   private readonly free: number[] = [];
+  private readonly postings = new MetadataPostings();
 
   /** Live documents. */
   get size(): number {
@@ -55,13 +73,51 @@ export class LabelMap {
     return [...this.idToLabel.values()];
   }
 
-  /** Labels of the live documents whose metadata matches `filter`, ascending. */
-  matching(filter: Filter): number[] {
-    const out: number[] = [];
-    for (let label = 0; label < this.labelToId.length; label++) {
-      if (this.labelToId[label] !== undefined && matchesFilter(filter, this.metaByLabel[label])) out.push(label);
+  /** The live documents matching `filter`, through the metadata postings. */
+  matching(filter: Filter): FilterMatches {
+    const candidates = this.postings.candidates(filter);
+    const test = (label: number) => this.labelToId[label] !== undefined && matchesFilter(filter, this.metaByLabel[label]);
+    if (candidates === EVERYTHING) {
+      return {
+        estimate: this.sampled(this.evenlySpaced(), test, this.size),
+        accepts: (id) => {
+          const label = this.idToLabel.get(id);
+          return label !== undefined && test(label);
+        },
+        collect: () => {
+          const out: number[] = [];
+          for (let label = 0; label < this.labelToId.length; label++) if (test(label)) out.push(label);
+          return Int32Array.from(out);
+        },
+      };
     }
-    return out;
+    const accepts = candidates.exact ? (label: number) => candidates.has(label) : (label: number) => candidates.has(label) && test(label);
+    return {
+      estimate: candidates.exact ? candidates.bound : this.sampled(candidates.labels(), test, candidates.bound),
+      accepts: (id) => {
+        const label = this.idToLabel.get(id);
+        return label !== undefined && accepts(label);
+      },
+      collect: () => collectSorted(candidates, test),
+    };
+  }
+
+  /** `of` times the share of the first ESTIMATE_SAMPLE labels of `labels` passing `test`. */
+  private sampled(labels: Iterable<number>, test: (label: number) => boolean, of: number): number {
+    let seen = 0;
+    let passed = 0;
+    for (const label of labels) {
+      if (seen === ESTIMATE_SAMPLE) break;
+      seen++;
+      if (test(label)) passed++;
+    }
+    return seen === 0 ? 0 : (of * passed) / seen;
+  }
+
+  private *evenlySpaced(): Iterable<number> {
+    const slots = this.labelToId.length;
+    const step = Math.max(1, Math.floor(slots / ESTIMATE_SAMPLE));
+    for (let label = 0; label < slots; label += step) if (this.labelToId[label] !== undefined) yield label;
   }
 
   /** Slots the graph needs to take `ids` (known ids keep their label, new ones use free labels first). */
@@ -94,9 +150,12 @@ export class LabelMap {
    */
   bind(id: string, label: number, metadata: Metadata | undefined, reused: boolean): void {
     if (reused) this.free.pop();
+    const previous = this.labelToId[label] === undefined ? undefined : this.metaByLabel[label];
+    if (previous !== undefined) this.postings.remove(label, previous);
     this.idToLabel.set(id, label);
     this.labelToId[label] = id;
     this.metaByLabel[label] = metadata;
+    this.postings.add(label, metadata);
   }
 
   /** The known ids among `ids` with their labels (unknown ids are skipped). */
@@ -115,6 +174,7 @@ export class LabelMap {
   /** Records that the graph marked `label` (holding `id`) deleted: the label becomes free. */
   unbind(id: string, label: number): void {
     this.idToLabel.delete(id);
+    this.postings.remove(label, this.metaByLabel[label]);
     this.labelToId[label] = undefined;
     this.metaByLabel[label] = undefined;
     this.free.push(label);
@@ -134,8 +194,19 @@ export class LabelMap {
     state.labels.forEach((id, label) => {
       this.labelToId[label] = id ?? undefined;
       this.metaByLabel[label] = state.metadata[label] ?? undefined;
-      if (id !== null) this.idToLabel.set(id, label);
+      if (id !== null) {
+        this.idToLabel.set(id, label);
+        this.postings.add(label, this.metaByLabel[label]);
+      }
     });
     this.free.push(...state.free);
   }
+}
+
+/** The labels among `candidates` that pass `test` (when the candidates are not exact), ascending. */
+function collectSorted(candidates: Candidates, test: (label: number) => boolean): Int32Array {
+  const out = new Int32Array(candidates.bound);
+  let n = 0;
+  for (const label of candidates.labels()) if (candidates.exact ? true : test(label)) out[n++] = label;
+  return out.subarray(0, n).sort();
 }

@@ -76,7 +76,13 @@ async function graphOf(docs: readonly Doc[]): Promise<HnswGraph> {
  * The search context runSearch reads: the real graph (its search/exact calls recorded on the
  * way through), a label map binding `bound` labels, and an exactScanLimit answering `limit`.
  */
-function plan(graph: HnswGraph, docs: readonly Doc[], limit: (filteredEf: number) => number, bound: readonly number[] = docs.map((_, i) => i)): Plan {
+function plan(
+  graph: HnswGraph,
+  docs: readonly Doc[],
+  limit: (filteredEf: number) => number,
+  bound: readonly number[] = docs.map((_, i) => i),
+  postFilterEfFactor = 0,
+): Plan {
   const labels = new LabelMap();
   for (const label of bound) labels.bind(docs[label]!.id, label, docs[label]!.metadata, false);
   const calls: GraphCall[] = [];
@@ -92,11 +98,12 @@ function plan(graph: HnswGraph, docs: readonly Doc[], limit: (filteredEf: number
     calls.push({ op: 'exact', k, labels: [...scanned] });
     return graph.exact(point, scanned, k);
   };
-  const stats: HnswSearchStats = { ann: 0, filteredAnn: 0, exact: 0, exactFallback: 0 };
+  const stats: HnswSearchStats = { ann: 0, filteredAnn: 0, exact: 0, exactFallback: 0, postFiltered: 0 };
   const ctx: SearchContext = {
     graph: recorded,
     labels,
     stats,
+    postFilterEfFactor: () => postFilterEfFactor,
     exactScanLimit: (filteredEf) => {
       limitAsked.push(filteredEf);
       return limit(filteredEf);
@@ -136,10 +143,10 @@ describe('exactScanLimit', () => {
     expect(exactScanLimit(4000, 128, 0, 0.078)).toBeCloseTo(199.84, 2);
     expect(exactScanLimit(100_000, 128, 0, 0.078)).toBeCloseTo(999.2, 1);
     expect(exactScanLimit(100, 10, 0, 0.1)).toBeCloseTo(10, 12);
-    expect(FILTER_EXACT_COST).toBe(0.078);
+    expect(FILTER_EXACT_COST).toBe(1.25);
     expect(FILTER_EF_FACTOR).toBe(2);
-    // 1M documents at ef 256 still scan at most ~4,500 matches, not a fixed share of n.
-    expect(exactScanLimit(1_000_000, 256, 0, FILTER_EXACT_COST)).toBeCloseTo(Math.sqrt(19_968_000), 6);
+    // 1M documents at ef 256 still scan at most ~18,000 matches, not a fixed share of n.
+    expect(exactScanLimit(1_000_000, 256, 0, FILTER_EXACT_COST)).toBeCloseTo(Math.sqrt(320_000_000), 6);
   });
 
   it('never goes below exactScanMin', () => {
@@ -181,7 +188,7 @@ describe('runSearch without a filter', () => {
     const few = await runSearch(p.ctx, q, 10, 4, undefined);
     expect(few).toHaveLength(10);
     expect(p.calls[1]).toEqual({ op: 'search', k: 10, ef: 10 });
-    expect(p.stats).toEqual({ ann: 2, filteredAnn: 0, exact: 0, exactFallback: 0 });
+    expect(p.stats).toEqual({ ann: 2, filteredAnn: 0, exact: 0, exactFallback: 0, postFiltered: 0 });
     // Unfiltered searches never ask about the exact-scan limit.
     expect(p.limitAsked).toEqual([]);
   });
@@ -195,7 +202,7 @@ describe('runSearch without a filter', () => {
     expect(hits[0]!.id).toBe(docs[0]!.id);
     expect(hits[0]!.score).toBeCloseTo(1, 5);
     expect(p.calls).toEqual([{ op: 'search', k: 30, ef: 30 }]);
-    expect(p.stats).toEqual({ ann: 1, filteredAnn: 0, exact: 0, exactFallback: 0 });
+    expect(p.stats).toEqual({ ann: 1, filteredAnn: 0, exact: 0, exactFallback: 0, postFiltered: 0 });
   });
 
   it('a short answer is retried at 8 x max(ef, k), then scanned exactly over the live labels', async () => {
@@ -217,7 +224,7 @@ describe('runSearch without a filter', () => {
       20,
     );
     expect(ids(hits)).toEqual(truth.map((t) => t.id));
-    expect(p.stats).toEqual({ ann: 0, filteredAnn: 0, exact: 0, exactFallback: 1 });
+    expect(p.stats).toEqual({ ann: 0, filteredAnn: 0, exact: 0, exactFallback: 1, postFiltered: 0 });
   });
 });
 
@@ -232,7 +239,7 @@ describe('runSearch with a filter', () => {
     expect(await runSearch(p.ctx, docs[0]!.vector, 5, 16, { g: 9 })).toEqual([]);
     expect(p.calls).toEqual([]);
     expect(p.limitAsked).toEqual([]);
-    expect(p.stats).toEqual({ ann: 0, filteredAnn: 0, exact: 0, exactFallback: 0 });
+    expect(p.stats).toEqual({ ann: 0, filteredAnn: 0, exact: 0, exactFallback: 0, postFiltered: 0 });
   });
 
   it('asks exactScanLimit about 2 x max(ef, k), with k first capped at the match count', async () => {
@@ -267,7 +274,7 @@ describe('runSearch with a filter', () => {
     const truth = brute(docs, q, 7, filter);
     expect(ids(hits)).toEqual(truth.map((t) => t.id));
     hits.forEach((h, i) => expect(h.score).toBeCloseTo(truth[i]!.score, 5));
-    expect(p.stats).toEqual({ ann: 0, filteredAnn: 0, exact: 1, exactFallback: 0 });
+    expect(p.stats).toEqual({ ann: 0, filteredAnn: 0, exact: 1, exactFallback: 0, postFiltered: 0 });
   });
 
   it('above the limit: one graph walk at the filtered ef, letting through exactly the matching labels', async () => {
@@ -281,7 +288,7 @@ describe('runSearch with a filter', () => {
     const hits = await runSearch(p.ctx, q, 6, 64, filter);
     expect(p.calls).toEqual([{ op: 'search', k: 6, ef: 128, labels: matching, bitmapLength: 120 }]);
     expect(ids(hits)).toEqual(brute(docs, q, 6, filter).map((t) => t.id));
-    expect(p.stats).toEqual({ ann: 0, filteredAnn: 1, exact: 0, exactFallback: 0 });
+    expect(p.stats).toEqual({ ann: 0, filteredAnn: 1, exact: 0, exactFallback: 0, postFiltered: 0 });
   });
 
   it('a walk that comes back short is redone exactly over the matches; documents the worker no longer holds stay out', async () => {
@@ -303,7 +310,7 @@ describe('runSearch with a filter', () => {
     );
     expect(truth).toHaveLength(8);
     expect(ids(hits)).toEqual(truth.map((t) => t.id));
-    expect(p.stats).toEqual({ ann: 0, filteredAnn: 0, exact: 0, exactFallback: 1 });
+    expect(p.stats).toEqual({ ann: 0, filteredAnn: 0, exact: 0, exactFallback: 1, postFiltered: 0 });
   });
 
   it('an exact scan orders equal scores by id', async () => {
@@ -335,17 +342,72 @@ describe('runSearch with a filter', () => {
       const scan = plan(graph, docs, SCAN);
       // ef 300 = n: the filtered walk (at 600) reaches every allowed node.
       const walk = plan(graph, docs, WALK);
+      // Post-filtering whenever asked: the walk at ef >= 300 sees every node too.
+      const post = plan(graph, docs, SCAN, undefined, Infinity);
       const scanned = await runSearch(scan.ctx, q, k, 300, filter);
       const walked = await runSearch(walk.ctx, q, k, 300, filter);
+      const posted = await runSearch(post.ctx, q, k, 300, filter);
       expect(ids(scanned)).toEqual(truth);
       expect(ids(walked)).toEqual(truth);
+      expect(ids(posted)).toEqual(truth);
+      expect(post.stats.postFiltered + post.stats.exact).toBe(truth.length === 0 ? 0 : 1);
       if (truth.length === 0) {
-        expect(scan.stats).toEqual({ ann: 0, filteredAnn: 0, exact: 0, exactFallback: 0 });
-        expect(walk.stats).toEqual({ ann: 0, filteredAnn: 0, exact: 0, exactFallback: 0 });
+        expect(scan.stats).toEqual({ ann: 0, filteredAnn: 0, exact: 0, exactFallback: 0, postFiltered: 0 });
+        expect(walk.stats).toEqual({ ann: 0, filteredAnn: 0, exact: 0, exactFallback: 0, postFiltered: 0 });
       } else {
-        expect(scan.stats).toEqual({ ann: 0, filteredAnn: 0, exact: 1, exactFallback: 0 });
-        expect(walk.stats).toEqual({ ann: 0, filteredAnn: 1, exact: 0, exactFallback: 0 });
+        expect(scan.stats).toEqual({ ann: 0, filteredAnn: 0, exact: 1, exactFallback: 0, postFiltered: 0 });
+        expect(walk.stats).toEqual({ ann: 0, filteredAnn: 1, exact: 0, exactFallback: 0, postFiltered: 0 });
       }
+    }
+  });
+
+  it('a wide filter post-filters one unfiltered walk for 2 x k / selectivity hits, when that is within 2 x ef', async () => {
+    const docs = docsWith(120, 8, 13, meta);
+    const graph = await graphOf(docs);
+    const q = unitVectors(1, 8, 88)[0]!;
+    const p = plan(graph, docs, SCAN, undefined, 2);
+    // { g: 1 }: 30 of 120 match, selectivity 1/4: 2 x 10 x 4 = 80 hits <= 2 x 64.
+    const hits = await runSearch(p.ctx, q, 10, 64, { g: 1 });
+    expect(p.calls).toEqual([{ op: 'search', k: 80, ef: 80 }]);
+    expect(ids(hits)).toEqual(brute(docs, q, 10, { g: 1 }).map((t) => t.id));
+    expect(p.stats).toEqual({ ann: 0, filteredAnn: 0, exact: 0, exactFallback: 0, postFiltered: 1 });
+    // At ef 32 the 80 hits would exceed 2 x 32: the matches are collected and scanned instead.
+    const narrow = plan(graph, docs, SCAN, undefined, 2);
+    await runSearch(narrow.ctx, q, 10, 32, { g: 1 });
+    expect(narrow.calls.map((c) => c.op)).toEqual(['exact']);
+    expect(narrow.stats.exact).toBe(1);
+  });
+
+  it('a post-filtered walk that comes back short goes on as a filtered search', async () => {
+    const docs0 = docsWith(120, 8, 14);
+    const q = unitVectors(1, 8, 99)[0]!;
+    // The 30 documents least similar to the query are the ones the filter lets through.
+    const far = new Set(brute(docs0, q, 120).slice(90).map((t) => t.id));
+    const docs = docs0.map((d) => ({ ...d, metadata: { far: far.has(d.id) } }));
+    const graph = await graphOf(docs);
+    const p = plan(graph, docs, SCAN, undefined, 2);
+    const hits = await runSearch(p.ctx, q, 10, 64, { far: true });
+    const matching = docs.map((d, i) => (far.has(d.id) ? i : -1)).filter((i) => i >= 0);
+    expect(p.calls).toEqual([
+      { op: 'search', k: 80, ef: 80 },
+      { op: 'exact', k: 10, labels: matching },
+    ]);
+    expect(ids(hits)).toEqual(brute(docs, q, 10, { far: true }).map((t) => t.id));
+    expect(p.stats).toEqual({ ann: 0, filteredAnn: 0, exact: 1, exactFallback: 0, postFiltered: 0 });
+  });
+
+  it('an exact scan over more matches than it rescores ranks on int8 rows and still returns exact top-k scores', async () => {
+    const docs = docsWith(3000, 64, 15, (i) => ({ half: i % 2 === 0 }));
+    const graph = await graphOf(docs);
+    for (let round = 0; round < 10; round++) {
+      const q = unitVectors(1, 64, 500 + round)[0]!;
+      const p = plan(graph, docs, SCAN);
+      const k = 5 + round;
+      const hits = await runSearch(p.ctx, q, k, 64, { half: true });
+      const truth = brute(docs, q, k, { half: true });
+      expect(p.calls).toEqual([{ op: 'exact', k, labels: docs.map((_, i) => i).filter((i) => i % 2 === 0) }]);
+      expect(ids(hits)).toEqual(truth.map((t) => t.id));
+      hits.forEach((h, i) => expect(Math.abs(h.score - truth[i]!.score)).toBeLessThan(1e-6));
     }
   });
 });
