@@ -22,10 +22,13 @@ interface Graph {
 }
 
 /**
- * An exact scan scores every label on its int8 row, then rescores this many of the best from
- * hnswlib's float32 vectors (getPoint, ~33 us each at 512 dims): RERANK_FACTOR * k + RERANK_EXTRA.
- * The int8 score's error (~5e-4, see quantized-vectors.ts) moves a true top-k member below rank
- * 2k + 16 only when 2k + 16 others sit within ~1e-3 of it: then they are near-ties anyway.
+ * An exact scan scores every label on its int8 row, then rescores from hnswlib's float32 vectors
+ * only the labels whose int8 score could still place them in the top k: those within the two
+ * scores' error bounds (QuantizedVectors.errorBound) of the k-th best. Each rescore is a getPoint,
+ * which builds a JS array (~110 us at 512 dims, 2 busy cores: ten of them cost as much as an int8
+ * scan over 1,000 matches), so rescoring a fixed 2k + 16 made the rescore, not the scan, most of
+ * an exact search. At most RERANK_FACTOR * k + RERANK_EXTRA are rescored when many labels tie
+ * within the bounds (they are then near-ties, ~1e-3 apart).
  */
 const RERANK_FACTOR = 2;
 const RERANK_EXTRA = 16;
@@ -131,15 +134,14 @@ function exact(g: Graph, point: Float32Array, labels: Int32Array, k: number): Gr
   norm = Math.sqrt(norm);
   const q = new Float64Array(point.length);
   if (norm > 0) for (let i = 0; i < point.length; i++) q[i] = point[i]! / norm;
-  const rescored = RERANK_FACTOR * k + RERANK_EXTRA;
+  const limit = RERANK_FACTOR * k + RERANK_EXTRA;
   let candidates: ArrayLike<number> = labels;
-  if (labels.length > rescored) {
-    const rough = new TopK(rescored);
-    for (const label of labels) {
-      if (!g.quantized.has(label)) g.quantized.set(label, g.index.getPoint(label));
-      rough.push(g.quantized.score(label, q), label);
-    }
-    candidates = rough.entries().map((e) => e.label);
+  if (labels.length > k) {
+    const scores = new Float64Array(labels.length);
+    g.quantized.scoreAll(labels, q, scores, (label) => g.index.getPoint(label));
+    const rough = new TopK(limit);
+    for (let j = 0; j < labels.length; j++) rough.push(scores[j]!, labels[j]!);
+    candidates = withinReach(g.quantized, rough.entries(), k);
   }
   const heap = new TopK(k);
   for (let c = 0; c < candidates.length; c++) {
@@ -156,6 +158,17 @@ function exact(g: Graph, point: Float32Array, labels: Int32Array, k: number): Gr
     best.map((e) => e.label),
     best.map((e) => 1 - e.score),
   );
+}
+
+/**
+ * The labels among `rough` (int8 scores) that may belong to the exact top k: each label's best
+ * case (score + bound) reaches the k-th best worst case (score - bound) among them.
+ */
+function withinReach(quantized: QuantizedVectors, rough: readonly { score: number; label: number }[], k: number): number[] {
+  if (rough.length <= k) return rough.map((e) => e.label);
+  const bounded = rough.map((e) => ({ label: e.label, low: e.score - quantized.errorBound(e.label), high: e.score + quantized.errorBound(e.label) }));
+  const kthLow = bounded.map((e) => e.low).sort((a, b) => b - a)[k - 1]!;
+  return bounded.filter((e) => e.high >= kthLow).map((e) => e.label);
 }
 
 /** Bounded min-heap keeping the k best (score, label) pairs. */

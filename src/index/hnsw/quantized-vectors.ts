@@ -10,7 +10,15 @@
  */
 
 /** Labels per allocation: 2 MB at 512 dims, so a small collection does not reserve much. */
-const CHUNK_LABELS = 4096;
+const CHUNK_SHIFT = 12;
+const CHUNK_LABELS = 1 << CHUNK_SHIFT;
+
+/**
+ * errorBound's width in standard deviations of the int8 score's error: a sum of 512 uniform
+ * rounding errors is close to gaussian (with lighter tails), so it exceeds 6 sigma about twice
+ * in a billion scores.
+ */
+const ERROR_SIGMAS = 6;
 
 export class QuantizedVectors {
   private readonly rows: (Int8Array | undefined)[] = [];
@@ -45,6 +53,39 @@ export class QuantizedVectors {
     const inverse = scale > 0 ? 1 / (scale * norm) : 0;
     for (let i = 0; i < d; i++) row[offset + i] = Math.round(vector[i]! * inverse);
     this.scales[chunk]![label % CHUNK_LABELS] = scale;
+  }
+
+  /**
+   * How far score(label, q) may be from the exact dot product with a unit query, at
+   * ERROR_SIGMAS standard deviations: rounding leaves each component off by up to scale / 2,
+   * uniformly, so the dot product's error has standard deviation scale / sqrt(12).
+   */
+  errorBound(label: number): number {
+    return (ERROR_SIGMAS * this.scales[Math.floor(label / CHUNK_LABELS)]![label % CHUNK_LABELS]!) / Math.sqrt(12);
+  }
+
+  /**
+   * score() for every label in `labels`, into `out` (same length), filling missing rows from
+   * `vectorOf` first. One tight loop: 2.5 us per label through has() and score() calls at 512
+   * dims, measured ~1 us this way.
+   */
+  scoreAll(labels: Int32Array, query: Float64Array, out: Float64Array, vectorOf: (label: number) => ArrayLike<number>): void {
+    const d = this.dimensions;
+    for (let j = 0; j < labels.length; j++) {
+      const label = labels[j]!;
+      const chunk = label >>> CHUNK_SHIFT;
+      const slot = label & (CHUNK_LABELS - 1);
+      let scales = this.scales[chunk];
+      if (scales === undefined || Number.isNaN(scales[slot]!)) {
+        this.set(label, vectorOf(label));
+        scales = this.scales[chunk]!;
+      }
+      const row = this.rows[chunk]!;
+      const offset = slot * d;
+      let s = 0;
+      for (let i = 0; i < d; i++) s += row[offset + i]! * query[i]!;
+      out[j] = s * scales[slot]!;
+    }
   }
 
   /** Approximate dot product of the stored (unit) vector at `label` with `query`. */
