@@ -52,7 +52,7 @@
  * are the unprefixed keys (raw_qps, layer_qps, http_qps, http_vector_qps, ...) except
  * recall_at_10, which is the acceptance recall: the layer on the clustered synthetic set.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -60,19 +60,18 @@ import hnswlib from 'hnswlib-node';
 import type { HierarchicalNSW } from 'hnswlib-node';
 import { loadConfig } from '../src/config.ts';
 import { EmbeddingEngine } from '../src/embedding/engine.ts';
-import { generationDir } from '../src/index/factory.ts';
 import { HnswIndex } from '../src/index/hnsw/index.ts';
 import { DEFAULT_HNSW } from '../src/values/backend.ts';
 import { readRecords } from '../src/ingest/records.ts';
 import { setLogLevel } from '../src/log.ts';
 import { DEFAULT_MODEL_ID, ModelRegistry } from '../src/models/registry.ts';
-import { convertUseLite } from '../src/models/use-lite/convert.ts';
-import { contentHash, embeddingText } from '../src/search/documents.ts';
-import { SqliteStore } from '../src/store/sqlite-store.ts';
-import type { DocumentWrite } from '../src/store/types.ts';
+import { embeddingText } from '../src/search/documents.ts';
 import { datasetDir, readCorpus, readQueries } from './lib/beir.ts';
-import type { LoadResult, LoadSpec } from './lib/load-generator.ts';
-import { mulberry32, seededShuffle } from '../src/util/random.ts';
+import { CLI, REPO, cannon as cannonAt, childEnv, httpRecall as httpRecallAt, percentile, post, prepareModels, progressLogger, startServer as startServerAt, stopChild } from './lib/bench-server.ts';
+import type { HttpRun, Server, Timing } from './lib/bench-server.ts';
+import { buildSyntheticDataDir } from './lib/synthetic-datadir.ts';
+import { exactTopK, recallAtK, row, syntheticSet, type SyntheticSpec } from './lib/synthetic.ts';
+import { seededShuffle } from '../src/util/random.ts';
 
 const argv = process.argv.slice(2);
 const args = new Set(argv);
@@ -117,29 +116,14 @@ const TARGET_INGEST_RATIO = 0.8;
 const TARGET_RATIO_TEXT_QPS = 0.75;
 const TARGET_RATIO_TEXT_P99 = 1.3;
 
-const REPO = resolve(import.meta.dirname, '..');
-const CLI = join(REPO, 'bin', 'sextant.js');
-const LOAD_GENERATOR = join(REPO, 'scripts', 'lib', 'load-generator.ts');
 const BARE_HONO = join(REPO, 'scripts', 'lib', 'bare-hono.ts');
 
 // ---- small helpers ------------------------------------------------------------------------------
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-}
-
-function progress(msg: string): void {
-  process.stderr.write(`[bench:search ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
-}
+const progress = progressLogger('bench:search');
 
 const fmt = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
 const round = (x: number, digits = 2) => +x.toFixed(digits);
-
-interface Timing {
-  qps: number;
-  p50: number;
-  p99: number;
-}
 
 /** One caller, queries back to back; a short warm-up first (JIT, caches). */
 async function sequential<Q, R>(queries: readonly Q[], run: (q: Q) => R | Promise<R>): Promise<{ timing: Timing; results: R[] }> {
@@ -159,75 +143,6 @@ async function sequential<Q, R>(queries: readonly Q[], run: (q: Q) => R | Promis
 
 // ---- vectors ------------------------------------------------------------------------------------
 
-function gaussian(rng: () => number): () => number {
-  let spare: number | undefined;
-  return () => {
-    if (spare !== undefined) {
-      const s = spare;
-      spare = undefined;
-      return s;
-    }
-    let u = 0;
-    while (u === 0) u = rng();
-    const r = Math.sqrt(-2 * Math.log(u));
-    const theta = 2 * Math.PI * rng();
-    spare = r * Math.sin(theta);
-    return r * Math.cos(theta);
-  };
-}
-
-function normalizeInPlace(v: Float32Array): void {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
-  const scale = s > 0 ? 1 / Math.sqrt(s) : 0;
-  for (let i = 0; i < v.length; i++) v[i] = v[i]! * scale;
-}
-
-/** n + queries unit vectors in one flat array; the last `queries` rows are held out as queries. */
-function syntheticSet(kind: 'clustered' | 'uniform', n: number, queries: number, dim: number): { data: Float32Array; queries: Float32Array } {
-  const rng = mulberry32(kind === 'clustered' ? SYN_SEED : SYN_SEED + 1);
-  const g = gaussian(rng);
-  const total = n + queries;
-  const all = new Float32Array(total * dim);
-  if (kind === 'uniform') {
-    for (let i = 0; i < all.length; i++) all[i] = g();
-  } else {
-    const centroids = new Float32Array(SYN_CLUSTERS * dim);
-    for (let i = 0; i < centroids.length; i++) centroids[i] = g();
-    for (let c = 0; c < SYN_CLUSTERS; c++) normalizeInPlace(centroids.subarray(c * dim, (c + 1) * dim));
-    const sigma = SYN_NOISE / Math.sqrt(dim);
-    for (let p = 0; p < total; p++) {
-      const c = Math.floor(rng() * SYN_CLUSTERS);
-      for (let i = 0; i < dim; i++) all[p * dim + i] = centroids[c * dim + i]! + sigma * g();
-    }
-  }
-  for (let p = 0; p < total; p++) normalizeInPlace(all.subarray(p * dim, (p + 1) * dim));
-  return { data: all.subarray(0, n * dim), queries: all.subarray(n * dim) };
-}
-
-function row(data: Float32Array, i: number, dim: number): Float32Array {
-  return data.subarray(i * dim, (i + 1) * dim);
-}
-
-/** Exact top-k rows by dot product (= cosine: every row is unit length), best first. */
-function exactTopK(data: Float32Array, dim: number, q: Float32Array, k: number): number[] {
-  const n = data.length / dim;
-  const best: { s: number; i: number }[] = [];
-  let floor = -Infinity;
-  for (let r = 0; r < n; r++) {
-    let s = 0;
-    const off = r * dim;
-    for (let d = 0; d < dim; d++) s += data[off + d]! * q[d]!;
-    if (best.length < k || s > floor) {
-      best.push({ s, i: r });
-      best.sort((a, b) => b.s - a.s);
-      if (best.length > k) best.pop();
-      floor = best[best.length - 1]!.s;
-    }
-  }
-  return best.map((b) => b.i);
-}
-
 function exactAll(data: Float32Array, dim: number, queries: Float32Array, k: number, label: string): number[][] {
   const nq = queries.length / dim;
   const started = performance.now();
@@ -240,15 +155,9 @@ function exactAll(data: Float32Array, dim: number, queries: Float32Array, k: num
   return out;
 }
 
-function recallAtK(found: readonly (readonly string[])[], truth: readonly (readonly string[])[]): number {
-  let hit = 0;
-  let total = 0;
-  found.forEach((f, q) => {
-    const t = new Set(truth[q]);
-    total += t.size;
-    for (const id of f.slice(0, t.size)) if (t.has(id)) hit++;
-  });
-  return total > 0 ? hit / total : NaN;
+/** The bench's synthetic set of `kind` (each kind its own seed), SYN_N data rows + SYN_QUERIES held-out queries. */
+function synSpec(kind: SyntheticSpec['kind'], dim: number): SyntheticSpec {
+  return { kind, n: SYN_N, queries: SYN_QUERIES, dim, clusters: SYN_CLUSTERS, noise: SYN_NOISE, seed: kind === 'clustered' ? SYN_SEED : SYN_SEED + 1 };
 }
 
 // ---- (a) raw hnswlib and (b) the index layer ---------------------------------------------------
@@ -282,43 +191,9 @@ async function measureLayer(index: HnswIndex, queries: Float32Array, dim: number
 
 // ---- child processes ----------------------------------------------------------------------------
 
-interface Server {
-  url: string;
-  pid: number;
-  logs: string[];
-  stop(): Promise<void>;
-}
-
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, SEXTANT_API_KEYS: '', SEXTANT_RATE_LIMIT: '0', SEXTANT_HOST: '127.0.0.1', ...extra };
-  delete env.SEXTANT_URL;
-  return env;
-}
-
-async function startServer(dataDir: string, modelsDir: string): Promise<Server> {
-  const nodeFlags = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
-  const child = spawn(process.execPath, [...nodeFlags, CLI, 'serve', '--port', '0'], {
-    env: childEnv({ SEXTANT_DATA_DIR: dataDir, SEXTANT_MODELS_DIR: modelsDir, SEXTANT_LOG_LEVEL: 'info' }),
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const logs: string[] = [];
-  const url = await new Promise<string>((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`server did not start in 180 s:\n${logs.join('')}`)), 180_000);
-    child.stderr!.on('data', (chunk: Buffer) => {
-      logs.push(chunk.toString());
-      if (logs.length > 200) logs.splice(0, logs.length - 200);
-      const m = /"msg":"sextant listening","url":"([^"]+)"/.exec(logs.join(''));
-      if (m) {
-        clearTimeout(timer);
-        done(m[1]!);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      fail(new Error(`server exited with ${code}:\n${logs.join('')}`));
-    });
-  });
-  return { url, pid: child.pid!, logs, stop: () => stopChild(child) };
+/** `sextant serve` on `dataDir` (with --cpu-prof under --profile). */
+function startServer(dataDir: string, modelsDir: string): Promise<Server> {
+  return startServerAt(dataDir, modelsDir, { nodeFlags: PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [] });
 }
 
 /** The bare Hono endpoint (scripts/lib/bare-hono.ts) in a child process of its own. */
@@ -343,18 +218,6 @@ async function startBareHono(): Promise<{ url: string; stop(): Promise<void> }> 
   return { url, stop: () => stopChild(child) };
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
-  return new Promise<void>((done) => {
-    if (child.exitCode !== null || child.signalCode !== null) return done();
-    const force = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.once('exit', () => {
-      clearTimeout(force);
-      done();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
 /** `sextant index <collection> <file> --url <server>`: its own docs_per_s and the wall-clock rate. */
 async function cliIndex(url: string, modelsDir: string, collection: string, file: string, docs: number): Promise<{ docsPerS: number; wallDocsPerS: number; upserted: number }> {
   const started = performance.now();
@@ -374,57 +237,9 @@ async function cliIndex(url: string, modelsDir: string, collection: string, file
   return { docsPerS: result.docs_per_s, wallDocsPerS: docs / seconds, upserted: result.upserted };
 }
 
-async function post<T>(url: string, body: unknown): Promise<T> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`POST ${url}: ${res.status} ${text.slice(0, 300)}`);
-  return JSON.parse(text) as T;
-}
-
-interface HttpRun extends Timing {
-  /** CPU seconds the load generator used (roughly the measured run; NaN without /proc). */
-  loadGenCpuS: number;
-  ok: number;
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-  seconds: number;
-}
-
-/** autocannon, CONCURRENCY connections, each request taking the next body of the shared cycle. */
-/** autocannon in a child process (scripts/lib/load-generator.ts says why), cycling through `bodies`. */
-async function cannon(url: string, bodies: readonly string[], seconds: number): Promise<HttpRun> {
-  const dir = mkdtempSync(join(tmpdir(), 'sextant-bench-load-'));
-  try {
-    const spec: LoadSpec = { url, connections: CONCURRENCY, seconds, bodiesFile: join(dir, 'bodies.jsonl') };
-    writeFileSync(spec.bodiesFile, `${bodies.join('\n')}\n`);
-    writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec));
-    const child = spawn(process.execPath, ['--import', 'tsx', LOAD_GENERATOR, join(dir, 'spec.json')], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    // Its CPU over its whole life (start-up included, as the caller's window is), read from /proc
-    // when it prints its result, just before it exits.
-    let loadGenCpuS = NaN;
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      if (Number.isNaN(loadGenCpuS)) loadGenCpuS = processCpu(child.pid!);
-    });
-    const code = await new Promise<number | null>((done) => child.once('exit', done));
-    if (code !== 0) throw new Error(`load generator exited with ${code}: ${out}`);
-    const result = JSON.parse(out.trim().split('\n').at(-1)!) as LoadResult;
-    return {
-      qps: result.ok / result.seconds,
-      p50: result.p50,
-      p99: result.p99,
-      ok: result.ok,
-      non2xx: result.non2xx,
-      errors: result.errors,
-      timeouts: result.timeouts,
-      seconds: result.seconds,
-      loadGenCpuS,
-    };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+/** autocannon at CONCURRENCY connections (scripts/lib/bench-server.ts). */
+function cannon(url: string, bodies: readonly string[], seconds: number): Promise<HttpRun> {
+  return cannonAt(url, bodies, seconds, CONCURRENCY);
 }
 
 /** `server`: a sextant server whose /metrics and threads to read around the measured run (its embedding profile). */
@@ -443,13 +258,8 @@ async function httpLoad(label: string, url: string, bodies: readonly string[], s
 }
 
 /** Recall of the server's answers: one vector query at a time (not timed). */
-async function httpRecall(url: string, queries: Float32Array, dim: number, truth: readonly (readonly string[])[]): Promise<number> {
-  const found: string[][] = [];
-  for (let i = 0; i < queries.length / dim; i++) {
-    const res = await post<{ results: { id: string }[] }>(url, { mode: 'dense', vector: Array.from(row(queries, i, dim)), k: K });
-    found.push(res.results.map((r) => r.id));
-  }
-  return recallAtK(found, truth);
+function httpRecall(url: string, queries: Float32Array, dim: number, truth: readonly (readonly string[])[]): Promise<number> {
+  return httpRecallAt(url, queries, dim, truth, K);
 }
 
 // ---- where the time goes: embedding batches and CPU, in-process and in the server ----------------
@@ -472,17 +282,6 @@ interface EmbedProfile {
   threads: { name: string; cpuS: number }[];
   /** CPU seconds of the load generator child (HTTP runs; sampled from /proc, so a little short). */
   loadGenCpuS?: number;
-}
-
-/** CPU seconds (user + system) of process `pid` so far, from /proc (NaN where there is none). */
-function processCpu(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
 }
 
 /** CPU seconds per thread of `pid` from /proc/<pid>/task/<tid>/stat (empty where there is no /proc). */
@@ -869,7 +668,7 @@ async function synthetic(modelsDir: string, work: string): Promise<SyntheticResu
   const dim = SYN_DIM;
   const label = `synthetic ${SYN_N / 1000}k x ${dim} clustered`;
   progress(`${label}: generating (${SYN_CLUSTERS} clusters, noise ${SYN_NOISE}, ${SYN_QUERIES} held-out queries)`);
-  const { data, queries } = syntheticSet('clustered', SYN_N, SYN_QUERIES, dim);
+  const { data, queries } = syntheticSet(synSpec('clustered', dim));
   const truth = exactAll(data, dim, queries, K, label).map((labels) => labels.map(String));
 
   let rawResult: { timing: Timing; found: string[][] };
@@ -883,54 +682,26 @@ async function synthetic(modelsDir: string, work: string): Promise<SyntheticResu
 
   // (b) and the HTTP data dir in one build: store rows and the generation's HnswIndex, as the service writes them.
   const dataDir = join(work, 'data-synthetic');
-  const store = SqliteStore.open(dataDir);
-  const { collection, generation } = store.createCollection({
-    name: SYN_COLLECTION,
-    modelTarget: DEFAULT_MODEL_ID,
-    model: DEFAULT_MODEL_ID,
-    dimensions: dim,
-    backend: 'hnsw',
-    hnsw: DEFAULT_HNSW,
-    hybridAlpha: loadConfig({}).hybridAlpha,
+  let layerResult!: { timing: Timing; found: string[][] };
+  let layerBuildPerS!: number;
+  await buildSyntheticDataDir(dataDir, data, {
+    collection: SYN_COLLECTION,
+    dim,
+    batch: SYN_BUILD_BATCH,
+    progressSteps: 5,
+    onProgress: (built) => progress(`${label}: layer + store built ${built}/${SYN_N}`),
+    beforeClose: async (index, { indexSeconds }) => {
+      layerBuildPerS = SYN_N / indexSeconds;
+      progress(`${label}: layer build ${indexSeconds.toFixed(1)} s in HnswIndex.upsert (${fmt(layerBuildPerS)} vectors/s)`);
+      layerResult = await measureLayer(index, queries, dim);
+    },
   });
-  // No background snapshots while building (each would rewrite the whole graph); one flush at the end.
-  const index = await HnswIndex.open(generationDir(dataDir, collection.name, generation.id), {
-    dimensions: dim,
-    settings: collection.hnsw,
-    snapshotEveryChanges: Number.MAX_SAFE_INTEGER,
-    snapshotEverySeconds: 0,
-  });
-  let layerResult: { timing: Timing; found: string[][] };
-  let layerBuildPerS: number;
-  try {
-    let indexSeconds = 0;
-    const step = Math.max(SYN_BUILD_BATCH, Math.ceil(SYN_N / 5 / SYN_BUILD_BATCH) * SYN_BUILD_BATCH);
-    for (let i = 0; i < SYN_N; i += SYN_BUILD_BATCH) {
-      const writes: DocumentWrite[] = [];
-      for (let j = i; j < Math.min(SYN_N, i + SYN_BUILD_BATCH); j++) {
-        const text = `synthetic document ${j}`;
-        writes.push({ id: String(j), title: null, text, metadata: {}, contentHash: contentHash({ id: String(j), text }), vectors: new Map([[generation.id, row(data, j, dim)]]) });
-      }
-      const { seq } = store.upsertDocuments(collection.name, writes);
-      const t0 = performance.now();
-      await index.upsert(writes.map((w) => ({ id: w.id, vector: w.vectors.get(generation.id)!, metadata: {} })));
-      indexSeconds += (performance.now() - t0) / 1000;
-      index.markApplied(seq);
-      if ((i + SYN_BUILD_BATCH) % step === 0) progress(`${label}: layer + store built ${Math.min(SYN_N, i + SYN_BUILD_BATCH)}/${SYN_N}`);
-    }
-    layerBuildPerS = SYN_N / indexSeconds;
-    progress(`${label}: layer build ${indexSeconds.toFixed(1)} s in HnswIndex.upsert (${fmt(layerBuildPerS)} vectors/s)`);
-    layerResult = await measureLayer(index, queries, dim);
-  } finally {
-    await index.close(); // final snapshot: the server opens it with nothing to replay
-    store.close();
-  }
 
   let uniform: SyntheticResult['uniform'];
   if (UNIFORM) {
     const ulabel = `synthetic ${SYN_N / 1000}k x ${dim} uniform`;
     progress(`${ulabel}: generating`);
-    const u = syntheticSet('uniform', SYN_N, SYN_QUERIES, dim);
+    const u = syntheticSet(synSpec('uniform', dim));
     const utruth = exactAll(u.data, dim, u.queries, K, ulabel).map((labels) => labels.map(String));
     const { index: uindex, seconds } = buildRaw(u.data, dim, ulabel);
     progress(`${ulabel}: raw build ${seconds.toFixed(1)} s`);
@@ -971,10 +742,8 @@ async function main(): Promise<void> {
   }
   setLogLevel('warn');
   const work = mkdtempSync(join(tmpdir(), 'sextant-bench-search-'));
-  const ownModels = !process.env.SEXTANT_MODELS_DIR;
-  const modelsDir = ownModels ? join(work, 'models') : resolve(process.env.SEXTANT_MODELS_DIR!);
   try {
-    await convertUseLite(modelsDir);
+    const modelsDir = await prepareModels(work);
     const registry = new ModelRegistry(modelsDir);
     // The same engine settings the server child gets (defaults, or SEXTANT_* from this environment).
     const config = loadConfig({ modelsDir });
