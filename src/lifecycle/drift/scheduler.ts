@@ -1,10 +1,10 @@
 /**
  * Evaluation scheduling: full windows (windows.ts) are queued per collection and kind and
- * evaluated later (setImmediate), at most MAX_PENDING waiting; beyond that a window is dropped
- * and counted. An evaluation compares the window with the kind's current reference
- * (evaluate.ts, stats.ts; seeded per collection, kind and window index), steps the kind's state
- * machine (ok → warning on an alert window, drifted after `persist` consecutive ones, ok again
- * after `recover` clean ones), appends a drift_history row, logs state changes and tells the
+ * evaluated later, one at a time in the drift evaluation worker (evaluator.ts), at most
+ * MAX_PENDING waiting; beyond that a window is dropped and counted. An evaluation compares the
+ * window with the kind's current reference (evaluate.ts, stats.ts; seeded per collection, kind
+ * and window index), steps the kind's state machine (ok → warning on an alert window, drifted
+ * after `persist` consecutive ones, ok again after `recover` clean ones), appends a drift_history row, logs state changes and tells the
  * `onEvaluated` listeners. A window of an older generation or reference epoch, or of a
  * collection since deleted, is skipped. `restore` recovers a kind's state, streaks and window
  * count from its newest history rows.
@@ -16,7 +16,8 @@ import { log } from '../../log.ts';
 import type { CollectionRow } from '../../store/types.ts';
 import type { DriftDeps, DriftStore } from './deps.ts';
 import { DRIFT_KINDS, driftConfigFrom, type DriftConfig, type DriftKind } from './config.ts';
-import { DriftStateMachine, evaluateWindow, worstState, type DriftState, type WindowEvaluation } from './evaluate.ts';
+import { DriftStateMachine, worstState, type DriftState, type WindowEvaluation } from './evaluate.ts';
+import { evaluateWindowOffThread } from './evaluator.ts';
 import { calibrateTokens, type KindReference, type PendingWork } from './references.ts';
 import { hashString } from './stats.ts';
 import type { FullWindow } from './windows.ts';
@@ -67,6 +68,8 @@ export class DriftScheduler implements PendingWork {
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
   private closed = false;
+  /** The evaluations in flight, chained in window order. */
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: DriftDeps) {}
 
@@ -115,28 +118,40 @@ export class DriftScheduler implements PendingWork {
     }
     k.pending++;
     this.hold();
-    setImmediate(() => {
-      try {
-        if (!this.closed) this.evaluatePending(st, kind, window);
-      } catch (err) {
-        log.warn('drift window evaluation failed', { collection: st.name, kind, err });
-      } finally {
-        k.pending--;
-        this.release();
-      }
-    });
+    // One evaluation at a time, in the order the windows filled: each steps its kind's state
+    // machine, and its seed depends on the window's index. The statistics run in the drift
+    // evaluation worker (evaluator.ts); the rest waits a turn of the event loop, so none of it
+    // runs on the request that filled the window.
+    this.queue = this.queue
+      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      .then(async () => {
+        try {
+          if (!this.closed) await this.evaluatePending(st, kind, window);
+        } catch (err) {
+          log.warn('drift window evaluation failed', { collection: st.name, kind, err });
+        } finally {
+          k.pending--;
+          this.release();
+        }
+      });
   }
 
-  private evaluatePending(st: EvaluatedCollection, kind: DriftKind, items: FullWindow): void {
-    const row = this.store.getCollection(st.name);
-    if (!row || row.createdAt !== st.createdAt) return;
+  private async evaluatePending(st: EvaluatedCollection, kind: DriftKind, items: FullWindow): Promise<void> {
     const r = st.kinds[kind].reference;
     const k = st.kinds[kind].evaluation;
-    const ref = r.sample;
-    if (!ref || ref.generation !== items.generation || r.epoch !== items.epoch) return;
-    const config = driftConfigFrom(row.settings);
+    const current = () => {
+      const row = this.store.getCollection(st.name);
+      const live = row !== undefined && row.createdAt === st.createdAt && r.sample !== undefined && r.sample.generation === items.generation && r.epoch === items.epoch;
+      return live ? { row, ref: r.sample! } : undefined;
+    };
+    const before = current();
+    if (!before) return;
+    const config = driftConfigFrom(before.row.settings);
     const index = k.windows + 1;
-    const evaluation = evaluateWindow(ref, items, kind, config, (hashString(`${st.name}/${kind}`) + index * 7919) >>> 0);
+    const evaluation = await evaluateWindowOffThread(before.ref, items, kind, config, (hashString(`${st.name}/${kind}`) + index * 7919) >>> 0);
+    // The collection may have been deleted, or its reference replaced, meanwhile: then this window
+    // belongs to what was, like a window of an older epoch.
+    if (this.closed || !current()) return;
     calibrateTokens(this.store, st.name, kind, r, items.tokens);
     const previous = k.machine.state;
     const state = k.machine.step(evaluation.alert, config.persist, config.recover);
