@@ -1,5 +1,5 @@
 /**
- * npm run bench:search [-- --quick] [-- --no-uniform] [-- --no-append] [-- --profile DIR] [-- --only-http-ratios]
+ * npm run bench:search [-- --quick] [-- --no-uniform] [-- --no-append] [-- --profile DIR] [-- --only-http-ratios] [-- --no-synthetic]
  *
  *   --quick       shorter runs and a 20k synthetic set (development; not the spec's numbers)
  *   --no-uniform  skip the uniform-random synthetic set
@@ -8,6 +8,9 @@
  *                 instead of ~25): ingest, query embedding, HTTP text and vector, the bare Hono
  *                 endpoint and the in-process levels; the synthetic and static keys of the JSON
  *                 line are null
+ *   --no-synthetic  the Cranfield+CISI part with its static-model run, without the synthetic
+ *                 sets (~10 minutes): the HTTP ratios and static_http_qps from one run; the
+ *                 synthetic keys of the JSON line are null
  *   --profile DIR run the server children with --cpu-prof into DIR (one .cpuprofile per child;
  *                 the second one served vector queries only)
  *
@@ -80,6 +83,7 @@ const UNIFORM = !args.has('--no-uniform');
 const APPEND = !args.has('--no-append');
 const PROFILE_ARG = argv[argv.indexOf('--profile') + 1];
 const ONLY_HTTP_RATIOS = args.has('--only-http-ratios');
+const NO_SYNTHETIC = args.has('--no-synthetic');
 const PROFILE_DIR = args.has('--profile') ? resolve(PROFILE_ARG && !PROFILE_ARG.startsWith('--') ? PROFILE_ARG : 'bench-profiles') : undefined;
 
 const CONCURRENCY = 32;
@@ -114,6 +118,8 @@ const TARGET_RECALL = 0.95;
 const TARGET_INGEST_RATIO = 0.8;
 /** HTTP text over the in-process query embedding at CONCURRENCY (issue 14). */
 const TARGET_RATIO_TEXT_QPS = 0.75;
+/** HTTP text search on a static-model collection over HTTP vector search, q/s (issue 13). */
+const TARGET_STATIC_OVER_VECTOR = 0.7;
 const TARGET_RATIO_TEXT_P99 = 1.3;
 
 const BARE_HONO = join(REPO, 'scripts', 'lib', 'bare-hono.ts');
@@ -758,7 +764,7 @@ async function main(): Promise<void> {
     } finally {
       await engine.close();
     }
-    const syn = ONLY_HTTP_RATIOS ? undefined : await synthetic(modelsDir, work);
+    const syn = ONLY_HTTP_RATIOS || NO_SYNTHETIC ? undefined : await synthetic(modelsDir, work);
     report(cc, syn, config.threads);
     if (PROFILE_DIR) progress(`server CPU profiles in ${PROFILE_DIR}`);
   } finally {
@@ -791,9 +797,10 @@ function report(cc: CorpusResult, syn: SyntheticResult | undefined, threads: num
     `${pass(ratioTextQpsOk)}  ratio_text_qps >= ${TARGET_RATIO_TEXT_QPS} (HTTP text q/s / in-process query embedding q/s, ${CONCURRENCY} clients / callers): ${fmt(cc.httpText.qps)} / ${fmt(cc.queryEmbed.qps)} = ${fmt(ratioTextQps, 3)}`,
     `${pass(ratioTextP99Ok)}  ratio_text_p99 <= ${TARGET_RATIO_TEXT_P99} (HTTP text p99 / in-process query embedding p99, ${CONCURRENCY} clients / callers): ${cc.httpText.p99} ms / ${fmt(cc.queryEmbed.p99, 2)} ms = ${fmt(ratioTextP99, 3)}`,
     ...(syn ? [`${pass(syn.layer.recall >= TARGET_RECALL)}  recall@10 >= ${TARGET_RECALL} at default settings (ef ${DEFAULT_HNSW.efSearch}) on ${synName}: ${fmt(syn.layer.recall, 4)}${syn.n < 100_000 ? ' (--quick: not the 100k set)' : ''}`] : []),
+    ...(cc.httpStatic ? [`${pass(staticOverVector >= TARGET_STATIC_OVER_VECTOR && httpClean(cc.httpStatic))}  static_http_over_vector >= ${TARGET_STATIC_OVER_VECTOR} (HTTP dense text search on the static model / HTTP vector search, q/s): ${fmt(cc.httpStatic.qps)} / ${fmt(cc.httpVector.qps)} = ${fmt(staticOverVector, 3)}`] : []),
     `${pass(ingestRatio >= TARGET_INGEST_RATIO)}  ingest via sextant index >= ${TARGET_INGEST_RATIO} x embedding throughput: ${fmt(cc.ingestDocsPerS)} / ${fmt(cc.embedDocsPerS)} = ${fmt(ingestRatio, 3)}`,
   ];
-  const modeNote = [QUICK ? ' — QUICK (--quick: shorter runs, 20k synthetic)' : '', ONLY_HTTP_RATIOS ? ' — --only-http-ratios (Cranfield+CISI only, no static model, no synthetic set)' : ''].join('');
+  const modeNote = [QUICK ? ' — QUICK (--quick: shorter runs, 20k synthetic)' : '', ONLY_HTTP_RATIOS ? ' — --only-http-ratios (Cranfield+CISI only, no static model, no synthetic set)' : NO_SYNTHETIC ? ' — --no-synthetic (Cranfield+CISI and the static model, no synthetic set)' : ''].join('');
   const lines = [
     `### bench:search — ${date} — ${cpu}, ${cpus().length} cores, ${threads} ORT threads, Node ${process.version}${modeNote}`,
     '',
@@ -900,6 +907,7 @@ function report(cc: CorpusResult, syn: SyntheticResult | undefined, threads: num
         ratio_text_p99: ratioTextP99Ok,
       },
       only_http_ratios: ONLY_HTTP_RATIOS,
+      no_synthetic: NO_SYNTHETIC,
       bare_hono_qps: round(cc.bareHono.qps, 1),
       bare_hono_p99_ms: cc.bareHono.p99,
       ratio_text_qps: round(ratioTextQps, 3),
