@@ -55,7 +55,7 @@ import { DEFAULT_HNSW } from '../src/values/backend.ts';
 import { datasetDir, readQueries } from './lib/beir.ts';
 import { REPO, cannon, httpRecall, post, prepareModels, progressLogger, startServer, type HttpRun, type Server } from './lib/bench-server.ts';
 import { buildSyntheticDataDir } from './lib/synthetic-datadir.ts';
-import { exactTopKMany, row, syntheticSet } from './lib/synthetic.ts';
+import { CLUSTERED, exactTopKMany, row, syntheticSet } from './lib/synthetic.ts';
 
 // ---- flags --------------------------------------------------------------------------------------
 
@@ -91,14 +91,7 @@ const K = 10;
 const CONCURRENCY = 32;
 /** Warm-up before each measured run (JIT, the server's buffers, the worker's caches). */
 const WARM_SECONDS = 3;
-/** bench-search's clustered set: about 100 points per cluster at any size, so neighbourhoods look alike. */
-const POINTS_PER_CLUSTER = 100;
-/** Noise norm relative to the unit centroid (bench-search's SYN_NOISE): cosine to the centroid ~0.71. */
-const NOISE = 1;
-/** bench-search's clustered seed, so the 100k set has the same generator (not the same rows: n differs). */
-const SEED = 20241126;
-/** Documents per store write and index upsert while building (bench-search's SYN_BUILD_BATCH). */
-const BUILD_BATCH = 1000;
+const { pointsPerCluster: POINTS_PER_CLUSTER, noise: NOISE, seed: SEED, buildBatch: BUILD_BATCH } = CLUSTERED;
 const COLLECTION = 'scale';
 /** Raw size of one vector: float32 x DIM. */
 const FLOAT32_BYTES = 4 * DIM;

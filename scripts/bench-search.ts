@@ -73,7 +73,7 @@ import { datasetDir, readCorpus, readQueries } from './lib/beir.ts';
 import { CLI, REPO, cannon as cannonAt, childEnv, httpRecall as httpRecallAt, percentile, post, prepareModels, progressLogger, startServer as startServerAt, stopChild } from './lib/bench-server.ts';
 import type { HttpRun, Server, Timing } from './lib/bench-server.ts';
 import { buildSyntheticDataDir } from './lib/synthetic-datadir.ts';
-import { exactTopK, recallAtK, row, syntheticSet, type SyntheticSpec } from './lib/synthetic.ts';
+import { CLUSTERED, exactTopK, recallAtK, row, syntheticSet, type SyntheticSpec } from './lib/synthetic.ts';
 import { seededShuffle } from '../src/util/random.ts';
 
 const argv = process.argv.slice(2);
@@ -97,17 +97,12 @@ const INGEST_IN_FLIGHT = 3;
 const SYN_N = QUICK ? 20_000 : 100_000;
 const SYN_DIM = 512;
 const SYN_QUERIES = 200;
-/** About 100 points per cluster at either size. */
-const SYN_CLUSTERS = SYN_N / 100;
-/**
- * Noise norm relative to the (unit) centroid: point = normalise(centroid + SYN_NOISE * g / sqrt(dim)),
- * so a point's cosine to its centroid is ~0.71 and to another member of its cluster ~0.5.
- */
-const SYN_NOISE = 1;
-const SYN_SEED = 20241126;
+const SYN_CLUSTERS = SYN_N / CLUSTERED.pointsPerCluster;
+const SYN_NOISE = CLUSTERED.noise;
+const SYN_SEED = CLUSTERED.seed;
 /** Seed of the order in which HTTP and in-process load cycle through the Cranfield+CISI queries. */
 const LOAD_ORDER_SEED = 7;
-const SYN_BUILD_BATCH = 1000;
+const SYN_BUILD_BATCH = CLUSTERED.buildBatch;
 const SYN_COLLECTION = 'synthetic';
 const HNSW_SEED = 100; // what HnswIndex passes to initIndex, so (a) and (b) build the same graph
 

@@ -65,7 +65,11 @@ export async function startServer(dataDir: string, modelsDir: string, opts: Star
   });
   const logs: string[] = [];
   const url = await new Promise<string>((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`server did not start in ${timeoutMs / 1000} s:\n${logs.join('')}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      // A server that never listened must not outlive the bench that gave up on it.
+      child.kill('SIGKILL');
+      fail(new Error(`server did not start in ${timeoutMs / 1000} s:\n${logs.join('')}`));
+    }, timeoutMs);
     child.stderr!.on('data', (chunk: Buffer) => {
       logs.push(chunk.toString());
       if (logs.length > 200) logs.splice(0, logs.length - 200);

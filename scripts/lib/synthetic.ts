@@ -31,6 +31,14 @@ export function normalizeInPlace(v: Float32Array): void {
   for (let i = 0; i < v.length; i++) v[i] = v[i]! * scale;
 }
 
+/**
+ * The clustered set both benches measure (bench-search at 100k, bench-scale at every size): about
+ * POINTS_PER_CLUSTER points per gaussian cluster, so neighbourhoods look alike at any n; noise norm
+ * NOISE relative to the unit centroid, so a point's cosine to its centroid is ~0.71 and to another
+ * member of its cluster ~0.5; one seed. Data directories are written BUILD_BATCH documents at a time.
+ */
+export const CLUSTERED = { pointsPerCluster: 100, noise: 1, seed: 20241126, buildBatch: 1000 } as const;
+
 export interface SyntheticSpec {
   /** clustered: gaussian clusters around random unit centroids; uniform: uniform on the sphere. */
   readonly kind: 'clustered' | 'uniform';

@@ -88,14 +88,13 @@ export class QuantizedVectors {
     }
   }
 
-  /** Approximate dot product of the stored (unit) vector at `label` with `query`. */
+  /** Approximate dot product of the stored (unit) vector at `label` (which must be filled) with `query`. */
   score(label: number, query: Float64Array): number {
-    const chunk = Math.floor(label / CHUNK_LABELS);
-    const row = this.rows[chunk]!;
-    const offset = (label % CHUNK_LABELS) * this.dimensions;
-    let s = 0;
-    for (let i = 0; i < this.dimensions; i++) s += row[offset + i]! * query[i]!;
-    return s * this.scales[chunk]![label % CHUNK_LABELS]!;
+    const out = new Float64Array(1);
+    this.scoreAll(Int32Array.of(label), query, out, () => {
+      throw new RangeError(`no int8 row for label ${label}`);
+    });
+    return out[0]!;
   }
 
   private rowsOf(chunk: number): Int8Array {

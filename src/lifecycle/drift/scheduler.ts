@@ -4,9 +4,9 @@
  * MAX_PENDING waiting; beyond that a window is dropped and counted. An evaluation compares the
  * window with the kind's current reference (evaluate.ts, stats.ts; seeded per collection, kind
  * and window index), steps the kind's state machine (ok → warning on an alert window, drifted
- * after `persist` consecutive ones, ok again after `recover` clean ones), appends a drift_history row, logs state changes and tells the
- * `onEvaluated` listeners. A window of an older generation or reference epoch, or of a
- * collection since deleted, is skipped. `restore` recovers a kind's state, streaks and window
+ * after `persist` consecutive ones, ok again after `recover` clean ones), appends a drift_history
+ * row, logs state changes and tells the `onEvaluated` listeners. A window of an older generation
+ * or reference epoch, or of a collection since deleted (also while its evaluation ran), is skipped. `restore` recovers a kind's state, streaks and window
  * count from its newest history rows.
  *
  * `flush` resolves when nothing is in flight: queued evaluations, and reference work that holds
