@@ -123,6 +123,19 @@ describe('SentencePieceUnigramTokenizer', () => {
     expect(failures).toEqual([]);
   });
 
+  it('gives the same ids whatever it encoded before (its work arrays are reused and grown)', () => {
+    const long = texts.reduce((a, b) => (b.length > a.length ? b : a), '').repeat(20);
+    const short = 'Flow past a yawed cylinder: ﬁne ①';
+    const fresh = () => SentencePieceUnigramTokenizer.fromPieces(vocab);
+    const first = fresh().encode(short);
+    const used = fresh();
+    const longIds = used.encode(long);
+    expect(long.length).toBeGreaterThan(1000);
+    expect(used.encode(short)).toEqual(first);
+    expect(used.encode(long)).toEqual(longIds);
+    expect(longIds).toEqual(reference.encode(long));
+  });
+
   it('rejects unusable vocabularies', () => {
     expect(() => SentencePieceUnigramTokenizer.fromPieces([])).toThrow();
     expect(() => SentencePieceUnigramTokenizer.fromPieces([['', 0]], 1)).toThrow();
