@@ -9,7 +9,6 @@ import { log } from '../log.ts';
 import type { Manifest } from '../models/manifest.ts';
 import { primaryOnnx, type ModelVersion } from '../models/registry.ts';
 import { MicroBatcher, type BatchOutcome, type BatchStats } from './batcher.ts';
-import { l2normalize, poolTokens } from './pooling.ts';
 import { InferenceWorker } from './inference.ts';
 import type { Device } from './session.ts';
 import { loadTokenizer, type TextTokenizer } from './tokenizer.ts';
@@ -116,7 +115,11 @@ export class EmbeddingEngine {
     const manifest = version.manifest;
     const onnxPath = join(version.dir, primaryOnnx(manifest).path);
     const [inference, tokenizer] = await Promise.all([
-      InferenceWorker.start(onnxPath, options.device, options.threads, manifest.output),
+      InferenceWorker.start(onnxPath, options.device, options.threads, manifest.output, {
+        inGraph: manifest.poolingInGraph,
+        mode: manifest.pooling,
+        normalize: manifest.normalize,
+      }),
       loadTokenizer(version.dir, manifest),
     ]);
     const engine = new EmbeddingEngine(version, inference, tokenizer, options);
@@ -212,21 +215,15 @@ export class EmbeddingEngine {
   }
 
   private async infer(items: readonly Encoded[], width: number): Promise<BatchOutcome<Float32Array>> {
-    const { inputs, poolingInGraph, pooling, normalize } = this.manifest;
+    const { inputs } = this.manifest;
     const batch = items.length;
     const ids = new BigInt64Array(batch * width);
     const mask = new BigInt64Array(batch * width);
     fillInt64Rows(ids, mask, items, width);
     const feeds: Record<string, BigInt64Array> = { [inputs.inputIds]: ids, [inputs.attentionMask]: mask };
     if (inputs.tokenTypeIds) feeds[inputs.tokenTypeIds] = new BigInt64Array(batch * width);
-    const { data, dims, ms } = await this.inference.run(feeds, [batch, width]);
-    const dim = dims.at(-1)!;
-    let vectors: Float32Array[];
-    if (poolingInGraph) {
-      vectors = Array.from({ length: batch }, (_, b) => data.slice(b * dim, (b + 1) * dim));
-    } else {
-      vectors = poolTokens(data, batch, width, dim, items.map((i) => i.length), pooling);
-    }
-    return { results: normalize ? vectors.map(l2normalize) : vectors, ms };
+    const { data, dim, ms } = await this.inference.run(feeds, [batch, width], Int32Array.from(items, (i) => i.length));
+    // Each vector gets its own buffer: callers keep single vectors (caches, stores) for a long time.
+    return { results: Array.from({ length: batch }, (_, b) => data.slice(b * dim, (b + 1) * dim)), ms };
   }
 }

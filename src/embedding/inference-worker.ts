@@ -1,12 +1,14 @@
 /**
  * The inference worker: owns one ONNX Runtime session. onnxruntime-node's `run` executes
  * synchronously on the calling thread, so running it here keeps the server's event loop free
- * (HTTP parsing, vector searches, batching) while a batch computes.
+ * (HTTP parsing, vector searches, batching) while a batch computes. It answers with finished
+ * sentence vectors (pooled, normalised), so that work stays off the event loop too.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { serveRpc } from '../util/worker-rpc.ts';
 import type { FromWorker, InferenceResult, RunRequest, ToWorker, WorkerInit } from './inference-protocol.ts';
+import { sentenceVectors } from './pooling.ts';
 import { createSession } from './session.ts';
 
 const init = workerData as WorkerInit;
@@ -29,8 +31,8 @@ try {
         for (const [name, data] of Object.entries(request.feeds)) feeds[name] = new ort.Tensor('int64', data, [...request.dims]);
         const started = performance.now();
         const result = (await session.run(feeds, [init.output]))[init.output]!;
-        const ms = performance.now() - started;
-        return { data: result.data as Float32Array, dims: result.dims, ms };
+        const { data, dim } = sentenceVectors(result.data as Float32Array, result.dims, request.lengths, init.pooling);
+        return { data, dim, ms: performance.now() - started };
       });
       queue = run.catch(() => undefined);
       return run;

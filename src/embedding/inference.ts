@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { EngineClosedError, ModelLoadError } from '../errors.ts';
 import { RpcClient } from '../util/worker-rpc.ts';
 import type { FromWorker, InferenceResult, RunRequest, ToWorker, WorkerInit } from './inference-protocol.ts';
+import type { PoolingSpec } from './pooling.ts';
 import type { Device } from './session.ts';
 
 export type { InferenceResult } from './inference-protocol.ts';
@@ -23,8 +24,8 @@ export class InferenceWorker {
     });
   }
 
-  static start(onnxPath: string, device: Device, threads: number, output: string): Promise<InferenceWorker> {
-    const init: WorkerInit = { entry: new URL('./inference-worker.ts', import.meta.url).href, onnxPath, device, threads, output };
+  static start(onnxPath: string, device: Device, threads: number, output: string, pooling: PoolingSpec): Promise<InferenceWorker> {
+    const init: WorkerInit = { entry: new URL('./inference-worker.ts', import.meta.url).href, onnxPath, device, threads, output, pooling };
     const worker = new Worker(new URL('../util/worker-boot.mjs', import.meta.url), { workerData: init });
     return new Promise((resolve, reject) => {
       const onExit = (code: number) => reject(new ModelLoadError(`inference worker exited with code ${code} while loading ${onnxPath}`));
@@ -42,11 +43,8 @@ export class InferenceWorker {
     });
   }
 
-  run(feeds: Record<string, BigInt64Array>, dims: readonly [number, number]): Promise<InferenceResult> {
-    return this.rpc.call(
-      { feeds, dims },
-      Object.values(feeds).map((f) => f.buffer as ArrayBuffer),
-    );
+  run(feeds: Record<string, BigInt64Array>, dims: readonly [number, number], lengths: Int32Array): Promise<InferenceResult> {
+    return this.rpc.call({ feeds, dims, lengths }, [...Object.values(feeds).map((f) => f.buffer as ArrayBuffer), lengths.buffer as ArrayBuffer]);
   }
 
   /** Releases the session, then stops the thread (terminate also covers a worker that hangs). */

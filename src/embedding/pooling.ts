@@ -1,21 +1,35 @@
-/** Pooling of token embeddings into one vector per text, and L2 normalisation. */
+/**
+ * From a model's output to finished sentence vectors: pooling of token embeddings (when the
+ * graph does not pool) and L2 normalisation. Runs in the inference worker, next to the session,
+ * so the event loop receives vectors ready to use (normalising 512 floats per query on the main
+ * thread was 7% of a static model's event-loop time at 32 callers).
+ */
 import type { Manifest } from '../models/manifest.ts';
 
+export interface PoolingSpec {
+  /** The graph's output is already one vector per text ([batch, dim]). */
+  readonly inGraph: boolean;
+  readonly mode: Manifest['pooling'];
+  readonly normalize: boolean;
+}
+
 /**
- * Pools rows of a [batch, tokens, dim] output. `lengths[b]` real tokens lead each row
- * (the engine pads on the right), so masking is a length cut-off.
+ * Pools rows of a [batch, tokens, dim] output into [batch, dim]. `lengths[b]` real tokens lead
+ * each row (the engine pads on the right), so masking is a length cut-off.
  */
 export function poolTokens(
   data: Float32Array,
   batch: number,
   tokens: number,
   dim: number,
-  lengths: readonly number[],
+  lengths: ArrayLike<number>,
   mode: Manifest['pooling'],
-): Float32Array[] {
-  const out: Float32Array[] = [];
+): Float32Array {
+  const out = new Float32Array(batch * dim);
+  // Accumulate means in float64: sums over hundreds of tokens lose digits in float32.
+  const acc = new Float64Array(dim);
   for (let b = 0; b < batch; b++) {
-    const v = new Float32Array(dim);
+    const v = out.subarray(b * dim, (b + 1) * dim);
     const base = b * tokens * dim;
     const n = lengths[b]!;
     if (mode === 'cls') {
@@ -27,17 +41,29 @@ export function poolTokens(
         for (let d = 0; d < dim; d++) if (data[row + d]! > v[d]!) v[d] = data[row + d]!;
       }
     } else {
-      // Accumulate in float64: sums over hundreds of tokens lose digits in float32.
-      const acc = new Float64Array(dim);
+      acc.fill(0);
       for (let t = 0; t < n; t++) {
         const row = base + t * dim;
         for (let d = 0; d < dim; d++) acc[d]! += data[row + d]!;
       }
       for (let d = 0; d < dim; d++) v[d] = acc[d]! / Math.max(n, 1);
     }
-    out.push(v);
   }
   return out;
+}
+
+/** The model output as [batch, dim] sentence vectors, pooled and normalised as the manifest says. */
+export function sentenceVectors(
+  data: Float32Array,
+  dims: readonly number[],
+  lengths: ArrayLike<number>,
+  spec: PoolingSpec,
+): { data: Float32Array; dim: number } {
+  const batch = dims[0]!;
+  const dim = dims.at(-1)!;
+  const pooled = spec.inGraph ? data : poolTokens(data, batch, dims[1]!, dim, lengths, spec.mode);
+  if (spec.normalize) for (let b = 0; b < batch; b++) l2normalize(pooled.subarray(b * dim, (b + 1) * dim));
+  return { data: pooled, dim };
 }
 
 export function l2normalize(v: Float32Array): Float32Array {
