@@ -17,7 +17,7 @@ export interface PoolingSpec {
  * Pools rows of a [batch, tokens, dim] output into [batch, dim]. `lengths[b]` real tokens lead
  * each row (the engine pads on the right), so masking is a length cut-off.
  */
-export function poolTokens(
+function poolTokens(
   data: Float32Array,
   batch: number,
   tokens: number,

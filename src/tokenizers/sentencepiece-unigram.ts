@@ -62,42 +62,44 @@ class DoubleArrayTrie {
         nodes.push(child);
       }
     }
+    // Slot 0 is the root. Each node's children go at the lowest base where all their slots are
+    // free: candidates are read off the free slots (b = free slot - smallest symbol), found through
+    // `nextFree` (union-find style: the first free slot at or after i), so occupied runs are skipped.
     let size = Math.max(2, nodes.length * 2 + alphabet + 1);
     let base = new Int32Array(size);
     let check = new Int32Array(size).fill(-1);
     let id = new Int32Array(size).fill(-1);
     let score = new Float64Array(size);
-    const grow = (needed: number) => {
-      if (needed < size) return;
+    let nextFree = Int32Array.from({ length: size + 1 }, (_, i) => i);
+    const growTo = (needed: number) => {
       let next = size;
       while (next <= needed) next *= 2;
-      const b = new Int32Array(next);
-      b.set(base);
-      const c = new Int32Array(next).fill(-1);
-      c.set(check);
-      const i = new Int32Array(next).fill(-1);
-      i.set(id);
-      const sc = new Float64Array(next);
-      sc.set(score);
-      [base, check, id, score, size] = [b, c, i, sc, next];
+      const widen = <T extends Int32Array | Float64Array>(old: T, wider: T): T => {
+        wider.set(old);
+        return wider;
+      };
+      base = widen(base, new Int32Array(next));
+      check = widen(check, new Int32Array(next).fill(-1));
+      id = widen(id, new Int32Array(next).fill(-1));
+      score = widen(score, new Float64Array(next));
+      nextFree = widen(nextFree, Int32Array.from({ length: next + 1 }, (_, i) => i));
+      size = next;
     };
-    // Slot 0 is the root. Each node's children go at the lowest base where all their slots are
-    // free: candidates are read off the free slots (b = free slot - smallest symbol), found through
-    // `nextFree` (union-find style, "the first free slot at or after i"), so occupied runs are skipped.
+    const firstFreeFrom = (i: number): number => {
+      let free = i;
+      while (nextFree[free] !== free) free = nextFree[free]!;
+      // Path compression: every slot on the way now points straight at the free one.
+      while (i !== free) {
+        const up = nextFree[i]!;
+        nextFree[i] = free;
+        i = up;
+      }
+      return free;
+    };
     check[0] = 0;
     id[0] = root.id;
     score[0] = root.score;
-    let nextFree = new Int32Array(size + 1).map((_, i) => i);
-    const firstFreeFrom = (i: number): number => {
-      let r = i;
-      while (nextFree[r] !== r) r = nextFree[r]!;
-      while (nextFree[i] !== r) [nextFree[i], i] = [r, nextFree[i]!];
-      return r;
-    };
-    const occupy = (t: number) => {
-      nextFree[t] = t + 1;
-    };
-    occupy(0);
+    nextFree[0] = 1;
     const queue: [TrieNode, number][] = [[root, 0]];
     for (let q = 0; q < queue.length; q++) {
       const [node, slot] = queue[q]!;
@@ -107,12 +109,7 @@ class DoubleArrayTrie {
       let b = 0;
       for (let free = firstFreeFrom(lowest + 1); ; free = firstFreeFrom(free + 1)) {
         b = free - lowest;
-        if (b + alphabet >= size) {
-          grow(b + alphabet);
-          const wider = new Int32Array(size + 1).map((_, i) => i);
-          wider.set(nextFree);
-          nextFree = wider;
-        }
+        if (b + alphabet >= size) growTo(b + alphabet);
         let fits = true;
         for (let k = 1; k < symbols.length && fits; k++) fits = check[b + symbols[k]!] === -1;
         if (fits) break;
@@ -121,7 +118,7 @@ class DoubleArrayTrie {
       for (const [code, child] of node.children) {
         const t = b + symbol[code]!;
         check[t] = slot;
-        occupy(t);
+        nextFree[t] = t + 1;
         id[t] = child.id;
         score[t] = child.score;
         queue.push([child, t]);
@@ -307,10 +304,7 @@ export class SentencePieceUnigramTokenizer {
     return ids;
   }
 
-  /**
-   * Work arrays for a text of n symbols, reused across calls (encode is synchronous, so calls
-   * never overlap): allocating four typed arrays per call was a tenth of a query's encode time.
-   */
+  /** Work arrays for a text of n symbols, reused across calls (encode is synchronous, so calls never overlap). */
   private scratchFor(n: number): Scratch {
     if (this.scratch.input.length < n + 1) {
       let size = 256;
