@@ -1,6 +1,6 @@
 /** The Hono application: middleware (limits, rate limit, metrics), routes, error mapping. */
 import { getConnInfo } from '@hono/node-server/conninfo';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import type { Runtime } from '../runtime.ts';
 import { parseApiKeys, requireRole } from './auth.ts';
 import { limitBodySize } from './body-limit.ts';
@@ -17,7 +17,7 @@ import { adminRoutes } from './routes/admin.ts';
 import { feedbackRoutes } from './routes/feedback.ts';
 import { jobsRoutes } from './routes/jobs.ts';
 import { modelsRoutes } from './routes/models.ts';
-import { serviceRoutes } from './routes/service.ts';
+import { serviceRoutes, WHOAMI_PATH } from './routes/service.ts';
 import { mountRoutes, type Route } from './route.ts';
 import { schemasFor } from './schemas.ts';
 
@@ -47,11 +47,21 @@ export function createApp(runtime: Runtime): { app: Hono<ApiEnv>; deps: ApiDeps 
     deps.metrics.latency.observe(labels, (performance.now() - started) / 1000);
   });
   app.use('/v1/*', limitBodySize(config.maxBodyBytes));
-  app.use('/v1/*', requireRole(deps.keys, 'read'), async (c, next) => {
-    // Without keys, limit per client address (the socket's, not a header a client can forge).
-    const principal = c.get('principal');
-    limiter.take(principal === 'anonymous' ? `addr:${getConnInfo(c).remote.address ?? 'unknown'}` : principal);
-    await next();
+  const readRole = requireRole(deps.keys, 'read');
+  // Without keys, limit per client address (the socket's, not a header a client can forge).
+  const byAddress = (c: Context<ApiEnv>) => `addr:${getConnInfo(c).remote.address ?? 'unknown'}`;
+  app.use('/v1/*', async (c, next) => {
+    // whoami answers any caller whether its key is known (GET /v1/whoami), so it has no role check;
+    // it is limited per address, which is what slows down guessing keys with it.
+    if (c.req.path === WHOAMI_PATH) {
+      limiter.take(byAddress(c));
+      return next();
+    }
+    return readRole(c, async () => {
+      const principal = c.get('principal');
+      limiter.take(principal === 'anonymous' ? byAddress(c) : principal);
+      await next();
+    });
   });
 
   // Every operation is one definition (src/api/route.ts); the OpenAPI document is built from the same list.

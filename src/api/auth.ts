@@ -34,22 +34,30 @@ function sameKey(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-export type AuthVariables = { principal: string };
+/** Who made the request (a key's label, or 'anonymous' without keys) and the role its key carries. */
+export type AuthVariables = { principal: string; role: Role };
 
-/** With no keys configured every request is allowed (the server then listens on loopback only). */
+/** Who a request's Authorization header names: a configured key, or why it names none. */
+export type Identity = { readonly ok: true; readonly principal: string; readonly role: Role } | { readonly ok: false; readonly message: string };
+
+/** With no keys configured everyone is 'anonymous' with the admin role (the server then listens on loopback only). */
+export function identify(keys: readonly ApiKey[], authorization: string | undefined): Identity {
+  if (keys.length === 0) return { ok: true, principal: 'anonymous', role: 'admin' };
+  const match = /^Bearer\s+(.+)$/i.exec(authorization ?? '');
+  if (!match) return { ok: false, message: 'missing API key: send "Authorization: Bearer <key>"' };
+  const found = keys.find((k) => sameKey(k.key, match[1]!.trim()));
+  if (!found) return { ok: false, message: 'invalid API key' };
+  return { ok: true, principal: found.label, role: found.role };
+}
+
+/** Refuses requests without a key of at least `role`; sets `principal` and `role` for the handlers. */
 export function requireRole(keys: readonly ApiKey[], role: Role): MiddlewareHandler<{ Variables: AuthVariables }> {
   return async (c, next) => {
-    if (keys.length === 0) {
-      c.set('principal', 'anonymous');
-      return next();
-    }
-    const header = c.req.header('authorization') ?? '';
-    const match = /^Bearer\s+(.+)$/i.exec(header);
-    if (!match) throw new UnauthorizedError('missing API key: send "Authorization: Bearer <key>"');
-    const found = keys.find((k) => sameKey(k.key, match[1]!.trim()));
-    if (!found) throw new UnauthorizedError('invalid API key');
-    if (RANK[found.role] < RANK[role]) throw new ForbiddenError(`this key has role '${found.role}'; this operation needs '${role}'`);
-    c.set('principal', found.label);
+    const who = identify(keys, c.req.header('authorization'));
+    if (!who.ok) throw new UnauthorizedError(who.message);
+    if (RANK[who.role] < RANK[role]) throw new ForbiddenError(`this key has role '${who.role}'; this operation needs '${role}'`);
+    c.set('principal', who.principal);
+    c.set('role', who.role);
     return next();
   };
 }

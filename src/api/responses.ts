@@ -148,6 +148,45 @@ export const document = z
     updated_at: timestamp,
   });
 
+export const documentListItem = z.object({
+  id: z.string(),
+  title: z.string().nullable(),
+  text: z.string(),
+  metadata,
+  created_at: timestamp,
+  updated_at: timestamp,
+});
+
+export const documentList = z.object({
+  count: z.number().int().describe('Documents the collection holds in all (every page)'),
+  items: z.array(documentListItem).describe('In id order'),
+  next: z.string().nullable().describe('Pass as `after` for the next page; null on the last page'),
+});
+
+export const generation = z.object({
+  id: z.number().int(),
+  model: z.string().describe('Concrete name@version that made the generation'),
+  state: z.enum(['building', 'live', 'retired']),
+  dimensions: z.number().int(),
+  backend: z.enum(['hnsw', 'pinecone']),
+  created_at: timestamp,
+  retired_at: timestamp.nullable(),
+  lineage: lineage.nullable().describe("The model's lineage when it was trained, else null"),
+});
+
+export const generationList = z.object({
+  live: z.number().int().describe('The live generation'),
+  rollback_to: z.number().int().nullable().describe('The generation POST …/rollback would make live (the most recently retired); null when none'),
+  generations: z.array(generation).describe('Newest first'),
+});
+
+export const whoami = z.object({
+  authenticated: z.boolean().describe('Whether the request carries a key the server knows (always true when it has no keys)'),
+  principal: z.string().optional().describe("The API key's label (key1, key2, … in SEXTANT_API_KEYS order); 'anonymous' when the server has no keys"),
+  role: z.enum(['read', 'write', 'admin']).optional().describe('admin when the server has no keys'),
+  message: z.string().optional().describe('Why the request is not authenticated (missing or invalid key)'),
+});
+
 const driftState = z.enum(['ok', 'warning', 'drifted']);
 const driftMetric = z
   .object({
@@ -215,6 +254,13 @@ export const evalReport = evalResult
     compare: z.object({ generation: z.number().int(), model: z.string(), result: evalResult }).optional(),
     eval_set: evalSet.optional().describe('With register: the evaluation set now registered'),
   });
+
+export const lastEvaluation = z.object({
+  evaluation: evalReport
+    .extend({ evaluated_at: timestamp })
+    .nullable()
+    .describe('What the last POST …/eval answered, with when it ran; null when the collection was never evaluated'),
+});
 
 export const tuneResult = z.object({
   collection: z.string(),

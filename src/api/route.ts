@@ -6,6 +6,7 @@
  */
 import type { Context, Hono } from 'hono';
 import type { z } from 'zod';
+import { InvalidInputError } from '../errors.ts';
 import { requireRole, type ApiKey, type Role } from './auth.ts';
 import { readJson } from './body.ts';
 import type { ApiEnv } from './env.ts';
@@ -71,4 +72,11 @@ export function param(c: Context<ApiEnv>, name: string): string {
   const value = c.req.param(name);
   if (value === undefined) throw new Error(`route has no path parameter '${name}'`);
   return value;
+}
+
+/** An integer query parameter; absent → undefined, anything but digits → 400 naming it. */
+export function integerParam(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,15}$/.test(value)) throw new InvalidInputError(`${name} must be a non-negative integer, got '${value}'`);
+  return Number(value);
 }

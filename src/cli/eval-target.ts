@@ -5,8 +5,8 @@
 import { resolve } from 'node:path';
 import { NotFoundApiError, SextantClient, type EvalReport, type TuneResult } from '../client/index.ts';
 import type { Config } from '../config.ts';
-import { evaluateWithCompare } from '../lifecycle/eval/compare.ts';
-import { clearEvalSet, registerEvalSet } from '../lifecycle/eval/eval-set.ts';
+import { clearEvalSet } from '../lifecycle/eval/eval-set.ts';
+import { evaluateAndRecord } from '../lifecycle/eval/last-evaluation.ts';
 import { tuneCollection } from '../lifecycle/eval/tune.ts';
 import { openRuntime, type Runtime } from '../runtime.ts';
 import type { SearchService } from '../search/service.ts';
@@ -82,9 +82,8 @@ class LocalEvalTarget implements EvalTarget {
   }
 
   async evaluate(collection: string, dataset: string, o: EvalCommandOptions): Promise<EvalOutput> {
-    const report = await evaluateWithCompare(this.runtime.lifecycle.eval, collection, dataset, { generation: o.generation, compare: o.compare, k: o.k, ef: o.ef });
-    if (!o.register) return report;
-    return { ...report, eval_set: registerEvalSet(this.runtime.lifecycle.eval, collection, dataset, o.margin) };
+    // Recorded as the collection's last evaluation, as a server records it (GET /v1/collections/{name}/eval).
+    return evaluateAndRecord(this.runtime.lifecycle.eval, collection, dataset, { generation: o.generation, compare: o.compare, k: o.k, ef: o.ef, register: o.register, margin: o.margin });
   }
 
   tune(collection: string, dataset: string, o: TuneCommandOptions): Promise<TuneResult> {

@@ -15,6 +15,7 @@ export const ROUTES = {
   ready: ['GET', '/readyz'],
   metrics: ['GET', '/metrics'],
   openapi: ['GET', '/openapi.json'],
+  whoami: ['GET', '/v1/whoami'],
   backup: ['POST', '/v1/admin/backup'],
   embed: ['POST', '/v1/embeddings'],
   listModels: ['GET', '/v1/models'],
@@ -30,11 +31,13 @@ export const ROUTES = {
   deleteCollection: ['DELETE', '/v1/collections/{name}'],
   reembed: ['POST', '/v1/collections/{name}/reembed'],
   train: ['POST', '/v1/collections/{name}/train'],
+  listGenerations: ['GET', '/v1/collections/{name}/generations'],
   rollback: ['POST', '/v1/collections/{name}/rollback'],
   getDrift: ['GET', '/v1/collections/{name}/drift'],
   updateDriftSettings: ['PATCH', '/v1/collections/{name}/drift'],
   setDriftReference: ['POST', '/v1/collections/{name}/drift/reference'],
   evaluate: ['POST', '/v1/collections/{name}/eval'],
+  lastEvaluation: ['GET', '/v1/collections/{name}/eval'],
   tune: ['POST', '/v1/collections/{name}/tune'],
   getEvalSet: ['GET', '/v1/collections/{name}/eval-set'],
   setEvalSet: ['PUT', '/v1/collections/{name}/eval-set'],
@@ -42,6 +45,7 @@ export const ROUTES = {
   addFeedback: ['POST', '/v1/collections/{name}/feedback'],
   listFeedback: ['GET', '/v1/collections/{name}/feedback'],
   deleteFeedback: ['DELETE', '/v1/collections/{name}/feedback'],
+  listDocuments: ['GET', '/v1/collections/{name}/documents'],
   upsertDocuments: ['POST', '/v1/collections/{name}/documents'],
   deleteDocuments: ['POST', '/v1/collections/{name}/documents/delete'],
   getDocument: ['GET', '/v1/collections/{name}/documents/{id}'],
@@ -90,6 +94,10 @@ export class SextantClient {
   }
   openapi(call?: CallOptions): Promise<Record<string, unknown>> {
     return this.send('openapi', call);
+  }
+  /** The principal and role of this client's API key ('anonymous', admin, when the server has no keys). */
+  whoami(call?: CallOptions): Promise<T.Whoami> {
+    return this.send('whoami', call);
   }
 
   // Embeddings and models
@@ -147,6 +155,10 @@ export class SextantClient {
   backup(request: T.BackupRequest, call?: CallOptions): Promise<T.Backup> {
     return this.send('backup', call, { body: request });
   }
+  /** Index generations, newest first, with the live one and `rollback_to` (what rollback would make live). */
+  listGenerations(name: string, call?: CallOptions): Promise<T.GenerationList> {
+    return this.send('listGenerations', call, { params: { name } });
+  }
   rollback(name: string, call?: CallOptions): Promise<T.Collection> {
     return this.send('rollback', call, { params: { name } });
   }
@@ -161,6 +173,10 @@ export class SextantClient {
   }
   evaluate(name: string, request: T.EvalRequest, call?: CallOptions): Promise<T.EvalReport> {
     return this.send('evaluate', call, { params: { name }, body: request });
+  }
+  /** What the last evaluate answered, with `evaluated_at`; `evaluation` is null when there was none. */
+  lastEvaluation(name: string, call?: CallOptions): Promise<T.LastEvaluation> {
+    return this.send('lastEvaluation', call, { params: { name } });
   }
   tune(name: string, request: T.TuneRequest, call?: CallOptions): Promise<T.TuneResult> {
     return this.send('tune', call, { params: { name }, body: request });
@@ -191,6 +207,10 @@ export class SextantClient {
   // Documents and search
   upsertDocuments(name: string, documents: readonly T.DocumentInput[], call?: CallOptions): Promise<T.UpsertResult> {
     return this.send('upsertDocuments', call, { params: { name }, body: { documents } });
+  }
+  /** One page in id order; pass the page's `next` as `after` for the following one (null: last page). */
+  listDocuments(name: string, options: { limit?: number; after?: string } = {}, call?: CallOptions): Promise<T.DocumentList> {
+    return this.send('listDocuments', call, { params: { name }, query: { limit: options.limit, after: options.after } });
   }
   deleteDocuments(name: string, request: T.DeleteDocumentsRequest, call?: CallOptions): Promise<T.DeletedDocuments> {
     return this.send('deleteDocuments', call, { params: { name }, body: request });

@@ -184,3 +184,27 @@ export function getDocument(ctx: SearchContext, collectionName: string, id: stri
   const collection = requireCollection(ctx, collectionName);
   return ctx.store.getDocument(collection.name, id);
 }
+
+/** Documents per page of `listDocuments` by default, and at most. */
+export const DEFAULT_DOCUMENT_PAGE = 50;
+export const MAX_DOCUMENT_PAGE = 1000;
+
+export interface DocumentPage {
+  /** Documents the collection holds in all (every page). */
+  readonly count: number;
+  /** In id order. */
+  readonly items: readonly DocumentRow[];
+  /** The `after` cursor of the next page (the last id of this one); null on the last page. */
+  readonly next: string | null;
+}
+
+/** A page of the collection's documents in id order, after the document with id `after` (default: from the start). */
+export function listDocuments(ctx: SearchContext, collectionName: string, options: { after?: string; limit?: number } = {}): DocumentPage {
+  const limit = options.limit ?? DEFAULT_DOCUMENT_PAGE;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_DOCUMENT_PAGE) throw new InvalidInputError(`limit must be an integer from 1 to ${MAX_DOCUMENT_PAGE}`);
+  const collection = requireCollection(ctx, collectionName);
+  // One row more than the page tells whether another page follows.
+  const rows = ctx.store.documentsAfter(collection.name, options.after ?? null, limit + 1);
+  const items = rows.slice(0, limit);
+  return { count: ctx.store.countDocuments(collection.name), items, next: rows.length > limit ? items[items.length - 1]!.id : null };
+}

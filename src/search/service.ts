@@ -11,10 +11,10 @@ import { log } from '../log.ts';
 import { ModelRegistry } from '../models/registry.ts';
 import { lockDataDir, type DataDirLock } from '../store/lock.ts';
 import { SqliteStore } from '../store/sqlite-store.ts';
-import type { CollectionRow, DocumentRow } from '../store/types.ts';
+import type { CollectionRow, DocumentRow, GenerationRow } from '../store/types.ts';
 import { backupDataDir, type BackupManifest } from './backup.ts';
 import { liveGeneration, requireCollection, type SearchContext } from './context.ts';
-import { deleteByFilter, deleteDocuments, getDocument, upsertDocuments, type DocumentInput, type UpsertResult } from './documents.ts';
+import { deleteByFilter, deleteDocuments, getDocument, listDocuments, upsertDocuments, type DocumentInput, type DocumentPage, type UpsertResult } from './documents.ts';
 import { SearchEvents } from './events.ts';
 import { GenerationIndexes } from './generations.ts';
 import { KeyedMutex } from './mutex.ts';
@@ -156,6 +156,12 @@ export class SearchService {
     };
   }
 
+  /** The collection's index generations (live, being built, retired and kept for rollback), newest first. */
+  generations(name: string): GenerationRow[] {
+    const collection = requireCollection(this.ctx, name);
+    return this.ctx.store.listGenerations(collection.name).sort((a, b) => b.id - a.id);
+  }
+
   /** Changes what the collection follows and its search defaults (not its live model: that takes a job). */
   async updateCollection(
     name: string,
@@ -192,6 +198,11 @@ export class SearchService {
 
   getDocument(collection: string, id: string): DocumentRow | undefined {
     return getDocument(this.ctx, collection, id);
+  }
+
+  /** A page of the collection's documents in id order (documents.ts). */
+  listDocuments(collection: string, options: { after?: string; limit?: number } = {}): DocumentPage {
+    return listDocuments(this.ctx, collection, options);
   }
 
   deleteDocuments(collection: string, ids: readonly string[]): Promise<string[]> {

@@ -2,10 +2,12 @@
 import { DocumentNotFoundError } from '../../errors.ts';
 import { parseFilter } from '../../values/filter.ts';
 import { mergeTrainingSettings } from '../../lifecycle/training/settings.ts';
+import { DEFAULT_DOCUMENT_PAGE, MAX_DOCUMENT_PAGE } from '../../search/documents.ts';
 import type { ApiDeps } from '../env.ts';
 import * as responses from '../responses.ts';
-import { param, route, routeWithBody, type Route } from '../route.ts';
+import { integerParam, param, route, routeWithBody, type Route } from '../route.ts';
 import { collectionView } from '../views/collection.ts';
+import { documentView } from '../views/document.ts';
 
 export function collectionsRoutes(deps: ApiDeps): Route[] {
   const { service, schemas } = deps;
@@ -105,6 +107,22 @@ export function collectionsRoutes(deps: ApiDeps): Route[] {
         const name = param(c, 'name');
         const deleted = 'ids' in body ? await service.deleteDocuments(name, body.ids) : await service.deleteByFilter(name, parseFilter(body.filter));
         return c.json({ deleted: deleted.length, ids: deleted });
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/v1/collections/{name}/documents',
+      operationId: 'listDocuments',
+      summary: 'Documents in id order, a page at a time',
+      role: 'read',
+      response: responses.documentList,
+      query: [
+        { name: 'limit', description: `Documents per page, 1 to ${MAX_DOCUMENT_PAGE} (default ${DEFAULT_DOCUMENT_PAGE})`, type: 'integer' },
+        { name: 'after', description: 'The `next` of the previous page: documents after this id', type: 'string' },
+      ],
+      handle: (c) => {
+        const page = service.listDocuments(param(c, 'name'), { limit: integerParam(c.req.query('limit'), 'limit'), after: c.req.query('after') });
+        return c.json({ count: page.count, items: page.items.map(documentView), next: page.next });
       },
     }),
     route({

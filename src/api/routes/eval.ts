@@ -1,11 +1,11 @@
 /**
  * Evaluation and tuning: /v1/collections/{name}/eval, /tune and /eval-set. The dataset is a
  * BEIR folder on the server's filesystem, so reading it (eval, tune, registering a set) needs
- * the admin role; reading which set is registered needs read.
+ * the admin role; reading which set is registered, or the last evaluation, needs read.
  */
 import { SextantError } from '../../errors.ts';
-import { evaluateWithCompare } from '../../lifecycle/eval/compare.ts';
 import { clearEvalSet, DEFAULT_GATE_MARGIN, getEvalSet, registerEvalSet } from '../../lifecycle/eval/eval-set.ts';
+import { evaluateAndRecord, getLastEvaluation } from '../../lifecycle/eval/last-evaluation.ts';
 import { tuneCollection } from '../../lifecycle/eval/tune.ts';
 import type { ApiDeps } from '../env.ts';
 import * as responses from '../responses.ts';
@@ -29,18 +29,27 @@ export function evalRoutes(deps: ApiDeps): Route[] {
       role: 'admin',
       request: schemas.eval,
       response: responses.evalReport,
-      handle: async (c, body) => {
-        const name = param(c, 'name');
-        const report = await evaluateWithCompare(evaluation, name, body.dataset, {
-          generation: body.generation,
-          compare: body.compare,
-          modes: body.modes,
-          k: body.k,
-          ef: body.ef,
-        });
-        if (!body.register) return c.json(report);
-        return c.json({ ...report, eval_set: registerEvalSet(evaluation, name, body.dataset, body.margin ?? DEFAULT_GATE_MARGIN) });
-      },
+      handle: async (c, body) =>
+        c.json(
+          await evaluateAndRecord(evaluation, param(c, 'name'), body.dataset, {
+            generation: body.generation,
+            compare: body.compare,
+            modes: body.modes,
+            k: body.k,
+            ef: body.ef,
+            register: body.register,
+            margin: body.margin,
+          }),
+        ),
+    }),
+    route({
+      method: 'get',
+      path: '/v1/collections/{name}/eval',
+      operationId: 'lastEvaluation',
+      summary: "The collection's last evaluation (what POST …/eval answered, with evaluated_at), or null",
+      role: 'read',
+      response: responses.lastEvaluation,
+      handle: (c) => c.json({ evaluation: getLastEvaluation(evaluation, param(c, 'name')) ?? null }),
     }),
     routeWithBody({
       method: 'post',

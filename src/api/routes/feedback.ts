@@ -5,19 +5,11 @@
  * GET    …/feedback  read   ?limit (1–1000, default 100) &after (an item id) → {count, items (oldest first), next}
  * DELETE …/feedback  write  → {deleted}
  */
-import { InvalidInputError } from '../../errors.ts';
 import { addFeedback, DEFAULT_FEEDBACK_PAGE, deleteFeedback, listFeedback, MAX_FEEDBACK_PAGE } from '../../lifecycle/training/feedback.ts';
 import type { ApiDeps } from '../env.ts';
 import * as responses from '../responses.ts';
-import { param, route, routeWithBody, type Route } from '../route.ts';
+import { integerParam, param, route, routeWithBody, type Route } from '../route.ts';
 import { feedbackView } from '../views/feedback.ts';
-
-/** An integer query parameter; absent → undefined, anything but digits → 400. */
-function integerParam(value: string | undefined, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d{1,15}$/.test(value)) throw new InvalidInputError(`${name} must be a non-negative integer, got '${value}'`);
-  return Number(value);
-}
 
 export function feedbackRoutes(deps: ApiDeps): Route[] {
   const feedback = deps.lifecycle.feedback;

@@ -1,8 +1,10 @@
-/** Re-embedding jobs and rollback: /v1/jobs/… and /v1/collections/{name}/reembed|rollback. */
+/** Re-embedding jobs, the generations they make, and rollback: /v1/jobs/… and /v1/collections/{name}/reembed|train|generations|rollback. */
+import { rollbackTarget } from '../../lifecycle/reembed/jobs.ts';
 import type { ApiDeps } from '../env.ts';
 import * as responses from '../responses.ts';
 import { param, route, routeWithBody, type Route } from '../route.ts';
 import { collectionView } from '../views/collection.ts';
+import { generationView } from '../views/generation.ts';
 import { jobView } from '../views/job.ts';
 
 export function jobsRoutes(deps: ApiDeps): Route[] {
@@ -79,6 +81,28 @@ export function jobsRoutes(deps: ApiDeps): Route[] {
           ),
           202,
         ),
+    }),
+    route({
+      method: 'get',
+      path: '/v1/collections/{name}/generations',
+      operationId: 'listGenerations',
+      summary: 'Index generations, newest first, with the live one and the one a rollback would make live',
+      role: 'read',
+      response: responses.generationList,
+      handle: async (c) => {
+        const name = param(c, 'name');
+        const live = deps.service.info(name).generation;
+        const generations = deps.service.generations(name);
+        // One lookup per model: a version that cannot be read (removed since) has no lineage to show.
+        const models = [...new Set(generations.map((g) => g.model))];
+        const versions = await Promise.all(models.map((m) => deps.service.engines.resolve(m).catch(() => undefined)));
+        const lineages = new Map(models.map((m, i) => [m, versions[i]?.manifest.lineage ?? null]));
+        return c.json({
+          live,
+          rollback_to: rollbackTarget(generations)?.id ?? null,
+          generations: generations.map((g) => generationView(g, lineages.get(g.model) ?? null)),
+        });
+      },
     }),
     route({
       method: 'post',

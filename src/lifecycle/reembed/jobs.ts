@@ -93,6 +93,14 @@ export function transformsFrom(target: Pick<ModelVersion, 'manifest'>, live: Pic
   return m.lineage?.kind === 'adapter' && m.lineage.parent === live.model && m.dimensions === live.dimensions && hasAdapterWeights(target);
 }
 
+/**
+ * Which of a collection's generations a rollback makes live: the most recently retired one (ties,
+ * as when two were retired in the same millisecond, go to the higher id); undefined when none is retired.
+ */
+export function rollbackTarget(generations: readonly GenerationRow[]): GenerationRow | undefined {
+  return generations.filter((g) => g.state === 'retired').sort((a, b) => (b.retiredAt ?? '').localeCompare(a.retiredAt ?? '') || b.id - a.id)[0];
+}
+
 const ACTIVE: readonly JobRow['state'][] = ['queued', 'running'];
 
 class Cancelled extends Error {}
@@ -218,13 +226,11 @@ export class JobRunner {
     return this.get(id);
   }
 
-  /** Makes the most recently replaced generation live again. */
+  /** Makes the most recently replaced generation live again (`rollbackTarget`). */
   async rollback(collection: string): Promise<GenerationRow> {
     requireCollection(this.lookup, collection);
     this.refuseRollbackDuringJob(collection);
-    const retired = this.deps.collections.listGenerations(collection)
-      .filter((g) => g.state === 'retired')
-      .sort((a, b) => (b.retiredAt ?? '').localeCompare(a.retiredAt ?? '') || b.id - a.id)[0];
+    const retired = rollbackTarget(this.deps.collections.listGenerations(collection));
     if (!retired) throw new ConflictError(`collection '${collection}' has no previous generation to roll back to`);
     await this.deps.writes.run(collection, async () => {
       // Checked again once the lock is held: a job may have started, or the generation been

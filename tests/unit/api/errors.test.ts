@@ -37,7 +37,7 @@ describe('not found', () => {
       ['GET', `/v1/collections/${COL}/search`],
       ['PUT', '/v1/collections'],
       ['PATCH', '/v1/collections'],
-      ['GET', `/v1/collections/${COL}/documents`],
+      ['PUT', `/v1/collections/${COL}/documents`], // (GET lists them)
     ] as const) {
       expectError(await call(method, path), 404, 'not_found');
     }

@@ -89,7 +89,8 @@ describe('coverage', () => {
     expect(client.sort()).toEqual(documented.sort());
     for (const id of Object.keys(ROUTES)) expect(typeof (admin as unknown as Record<string, unknown>)[id], id).toBe('function');
 
-    const served = new Set(server.app.routes.filter((r) => r.method !== 'ALL').map((r) => `${r.method} ${pathOf(r.path)}`));
+    // /ui serves the web console's files (src/api/console), not API operations.
+    const served = new Set(server.app.routes.filter((r) => r.method !== 'ALL' && !r.path.startsWith('/ui')).map((r) => `${r.method} ${pathOf(r.path)}`));
     expect([...served].sort()).toEqual(Object.values(ROUTES).map(([m, p]) => `${m} ${p}`).sort());
   });
 
@@ -244,6 +245,26 @@ describe('every operation against a real server', () => {
     expect(responses.feedbackDeleted.parse(await admin.deleteFeedback('judged'))).toEqual({ deleted: 3 });
     expect((await admin.listFeedback('judged')).count).toBe(0);
     await admin.deleteCollection('judged');
+  });
+
+  it('console reads: whoami, listDocuments, listGenerations, lastEvaluation', async () => {
+    expect(responses.whoami.parse(await admin.whoami())).toEqual({ authenticated: true, principal: 'key3', role: 'admin' });
+    expect(await new SextantClient({ url: server.url, apiKey: 'reader-key' }).whoami()).toEqual({ authenticated: true, principal: 'key1', role: 'read' });
+    expect(await new SextantClient({ url: server.url, apiKey: 'not-a-key-of-this-server' }).whoami()).toEqual({ authenticated: false, message: 'invalid API key' });
+    await admin.createCollection({ name: 'console' });
+    await admin.upsertDocuments('console', DOCS);
+    const first = responses.documentList.parse(await admin.listDocuments('console', { limit: 3 }));
+    expect([first.count, first.items.map((d) => d.id), first.next]).toEqual([4, ['d1', 'd2', 'd3'], 'd3']);
+    const rest = await admin.listDocuments('console', { limit: 3, after: first.next! });
+    expect([rest.items.map((d) => d.id), rest.next]).toEqual([['d4'], null]);
+    const generations = responses.generationList.parse(await admin.listGenerations('console'));
+    expect([generations.generations.map((g) => g.id), generations.rollback_to]).toEqual([[generations.live], null]);
+    expect(await admin.lastEvaluation('console')).toEqual({ evaluation: null });
+    const report = await admin.evaluate('console', { dataset, modes: ['dense'] });
+    const last = await admin.lastEvaluation('console');
+    expect(responses.lastEvaluation.parse(last).evaluation?.queries).toBe(2);
+    expect(last.evaluation).toEqual({ ...report, evaluated_at: expect.any(String) });
+    await admin.deleteCollection('console');
   });
 
   it('deleteCollection', async () => {
