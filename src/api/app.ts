@@ -14,6 +14,7 @@ import { driftRoutes } from './routes/drift.ts';
 import { embeddingsRoutes } from './routes/embeddings.ts';
 import { evalRoutes } from './routes/eval.ts';
 import { adminRoutes } from './routes/admin.ts';
+import { consoleRoutes } from './console/routes.ts';
 import { feedbackRoutes } from './routes/feedback.ts';
 import { jobsRoutes } from './routes/jobs.ts';
 import { modelsRoutes } from './routes/models.ts';
@@ -78,6 +79,8 @@ export function createApp(runtime: Runtime): { app: Hono<ApiEnv>; deps: ApiDeps 
     ...adminRoutes(deps),
   ];
   mountRoutes(app, routes, deps.keys);
+  // The web console: static files only; its data comes from the routes above, with the user's key.
+  app.route('/', consoleRoutes());
 
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
   app.onError(handleError);
