@@ -38,6 +38,44 @@ export const collection = z
 
 const rankScore = z.object({ rank: z.number().int(), score: z.number() });
 
+const passages = z
+  .array(z.object({ start: z.number().int(), end: z.number().int(), score: z.number().describe("How much the document's dense score falls without this passage"), similarity: z.number().describe('The passage alone against the query (cosine)') }))
+  .describe("The document's sentences (or word windows), best first: character offsets into its text");
+const queryTerms = z.array(z.object({ term: z.string(), effect: z.number() })).describe('Query words by how much the dense score falls without them (occlusion)');
+const keywordTerms = z.array(z.object({ term: z.string(), df: z.number().int(), tf: z.number().int(), contribution: z.number() })).describe("Each query term's BM25 contribution; they sum to the keyword score");
+const hitExplain = z.object({
+  dense: rankScore.extend({ passages: passages.optional(), query_terms: queryTerms.optional() }).nullable(),
+  keyword: rankScore.extend({ terms: keywordTerms.optional() }).nullable(),
+  alpha: z.number().optional(),
+  hybrid: z
+    .object({
+      alpha: z.number(),
+      dense_normalised: z.number(),
+      keyword_normalised: z.number(),
+      rank: z.number().int(),
+      dense_rank: z.number().int().nullable(),
+      keyword_rank: z.number().int().nullable(),
+      moved_vs_dense: z.number().int().nullable(),
+      moved_vs_keyword: z.number().int().nullable(),
+    })
+    .optional(),
+});
+
+export const explainResponse = z.object({
+  id: z.string(),
+  mode: z.enum(['dense', 'keyword', 'hybrid']),
+  model: z.string(),
+  generation: z.number().int(),
+  rank: z.number().int().nullable().describe('Rank in that mode among the first 100 candidates; null when outside them'),
+  score: z.number().nullable(),
+  explain: z.object({
+    dense: z.object({ rank: z.number().int().nullable(), score: z.number(), passages: passages.optional(), query_terms: queryTerms.optional() }).nullable(),
+    keyword: z.object({ rank: z.number().int().nullable(), score: z.number(), terms: keywordTerms.optional() }).nullable(),
+    alpha: z.number().optional(),
+    hybrid: hitExplain.shape.hybrid,
+  }),
+});
+
 export const searchHit = z
   .object({
     id: z.string(),
@@ -45,10 +83,7 @@ export const searchHit = z
     metadata,
     text: z.string().optional(),
     title: z.string().nullable().optional(),
-    explain: z
-      .object({ dense: rankScore.nullable(), keyword: rankScore.nullable(), alpha: z.number().optional() })
-      .optional()
-      .describe('The dense and keyword rank and score that produced the hit'),
+    explain: hitExplain.optional().describe('With explain: the dense and keyword rank and score that produced the hit, and why (passages, query words, BM25 terms, fusion)'),
   });
 
 export const searchResponse = z

@@ -235,6 +235,13 @@ export function schemasFor(limits: Limits) {
       })
       .strict()
       .refine((b) => b.query !== undefined || b.vector !== undefined, { message: 'give "query" (text) or "vector"' }),
+    explain: z
+      .object({
+        query: text.describe('The query text'),
+        id: docId.describe('The document to explain'),
+        mode: z.enum(['dense', 'keyword', 'hybrid']).default('hybrid').describe('The search mode whose score is explained (default hybrid: both sides)'),
+      })
+      .strict(),
     feedback: z
       .object({ items: z.array(feedbackItem).min(1).max(limits.maxDocsPerRequest).describe(`1 to ${limits.maxDocsPerRequest} items, stored all or nothing`) })
       .strict(),

@@ -51,6 +51,7 @@ export const ROUTES = {
   getDocument: ['GET', '/v1/collections/{name}/documents/{id}'],
   deleteDocument: ['DELETE', '/v1/collections/{name}/documents/{id}'],
   search: ['POST', '/v1/collections/{name}/search'],
+  explain: ['POST', '/v1/collections/{name}/explain'],
 } as const satisfies Record<string, readonly ['GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', string]>;
 
 export type OperationId = keyof typeof ROUTES;
@@ -223,5 +224,10 @@ export class SextantClient {
   }
   search(name: string, request: T.SearchRequest, call?: CallOptions): Promise<T.SearchResponse> {
     return this.send('search', call, { params: { name }, body: request });
+  }
+
+  /** Why one document scores what it does for a query (passages, query words, BM25 terms, fusion). */
+  explain(name: string, request: T.ExplainRequest, call?: CallOptions): Promise<T.ExplainResponse> {
+    return this.send('explain', call, { params: { name }, body: request });
   }
 }

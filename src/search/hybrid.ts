@@ -14,6 +14,9 @@ export interface FusedHit {
   readonly score: number;
   readonly dense: { readonly rank: number; readonly score: number } | null;
   readonly keyword: { readonly rank: number; readonly score: number } | null;
+  /** The min-max normalised scores the fused score combines (0 for a list the document is not in). */
+  readonly denseNormalised: number;
+  readonly keywordNormalised: number;
 }
 
 /** Maps scores to [0, 1] by the list's min and max; a list of equal scores maps to 1. */
@@ -40,8 +43,10 @@ export function fuse(dense: readonly RankedScore[], keyword: readonly RankedScor
   const fused: FusedHit[] = [];
   for (const id of ids) {
     // A document missing from one list scored at or below that list's minimum: 0 after normalising.
-    const score = alpha * (denseNorm.get(id) ?? 0) + (1 - alpha) * (keywordNorm.get(id) ?? 0);
-    fused.push({ id, score, dense: denseRank.get(id) ?? null, keyword: keywordRank.get(id) ?? null });
+    const denseNormalised = denseNorm.get(id) ?? 0;
+    const keywordNormalised = keywordNorm.get(id) ?? 0;
+    const score = alpha * denseNormalised + (1 - alpha) * keywordNormalised;
+    fused.push({ id, score, dense: denseRank.get(id) ?? null, keyword: keywordRank.get(id) ?? null, denseNormalised, keywordNormalised });
   }
   // Ties broken by id so results are deterministic across restarts.
   fused.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

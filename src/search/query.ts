@@ -5,9 +5,10 @@
 import { EmptyTextError, InvalidInputError, InvalidVectorError } from '../errors.ts';
 import type { Filter, Metadata } from '../values/filter.ts';
 import type { VectorHit } from '../index/types.ts';
-import type { KeywordHit } from '../store/types.ts';
+import type { KeywordExplanation, KeywordHit, KeywordTermContribution } from '../store/types.ts';
 import { liveGeneration, requireCollection, requireGeneration, type SearchContext } from './context.ts';
-import { fuse } from './hybrid.ts';
+import { explainDense, queryOcclusion, type DenseExplanation, type PassageScore, type QueryTermEffect } from './explain.ts';
+import { fuse, type FusedHit } from './hybrid.ts';
 
 export type SearchMode = 'dense' | 'keyword' | 'hybrid';
 
@@ -24,12 +25,29 @@ export interface SearchRequest {
   readonly explain?: boolean;
   /** Search this generation instead of the live one (evaluation, comparisons); not exposed over HTTP. */
   readonly generation?: number;
+  /** With explain: explain only these ids' hits (POST …/explain asks for one document); all hits otherwise. */
+  readonly explainIds?: ReadonlySet<string>;
+}
+
+/** Hybrid: the normalised scores fused, the weight, and the document's rank against either mode alone. */
+export interface HybridExplanation {
+  readonly alpha: number;
+  readonly dense_normalised: number;
+  readonly keyword_normalised: number;
+  readonly rank: number;
+  /** Rank in the dense (keyword) candidate list alone; null when it is not in that list. */
+  readonly dense_rank: number | null;
+  readonly keyword_rank: number | null;
+  /** Places gained by fusion against that mode alone (positive: fusion ranked it higher). */
+  readonly moved_vs_dense: number | null;
+  readonly moved_vs_keyword: number | null;
 }
 
 export interface SearchHitExplain {
-  readonly dense: { readonly rank: number; readonly score: number } | null;
-  readonly keyword: { readonly rank: number; readonly score: number } | null;
+  readonly dense: { readonly rank: number; readonly score: number; readonly passages?: PassageScore[]; readonly query_terms?: QueryTermEffect[] } | null;
+  readonly keyword: { readonly rank: number; readonly score: number; readonly terms?: KeywordTermContribution[] } | null;
   readonly alpha?: number;
+  readonly hybrid?: HybridExplanation;
 }
 
 export interface SearchHitOut {
@@ -84,7 +102,7 @@ export async function search(ctx: SearchContext, collectionName: string, req: Se
   }
 
   const alpha = req.alpha ?? collection.hybridAlpha;
-  const ranked =
+  const ranked: (Omit<FusedHit, 'denseNormalised' | 'keywordNormalised'> & Partial<FusedHit>)[] =
     req.mode === 'hybrid'
       ? fuse(dense, keyword, alpha, req.k)
       : (req.mode === 'dense' ? dense : keyword).map((h, i) => ({
@@ -97,20 +115,39 @@ export async function search(ctx: SearchContext, collectionName: string, req: Se
   const docs = ctx.store.hitDocuments(
     collection.name,
     ranked.map((r) => r.id),
-    { text: req.includeText === true },
+    { text: req.includeText === true || req.explain === true },
   );
-  const results: SearchHitOut[] = ranked
-    .filter((r) => docs.has(r.id)) // a document deleted between index search and this read
-    .map((r) => {
-      const doc = docs.get(r.id)!;
-      return {
-        id: r.id,
-        score: r.score,
-        metadata: doc.metadata,
-        ...(req.includeText ? { text: doc.text, title: doc.title } : {}),
-        ...(req.explain ? { explain: { dense: r.dense, keyword: r.keyword, ...(req.mode === 'hybrid' ? { alpha } : {}) } } : {}),
-      };
-    });
+  const present = ranked.filter((r) => docs.has(r.id)); // a document deleted between index search and this read
+  const explanations = req.explain
+    ? await explainHits(ctx, {
+        collection: collection.name,
+        generation: generation.id,
+        model: generation.model,
+        text,
+        // The dense side is explained only for a text query: a supplied vector has no words to take out.
+        queryVector: embedded ? queryVector : undefined,
+        hits: present.filter((r) => !req.explainIds || req.explainIds.has(r.id)).map((r) => ({ id: r.id, title: docs.get(r.id)!.title ?? null, text: docs.get(r.id)!.text!, dense: r.dense !== null, keyword: r.keyword !== null })),
+      })
+    : undefined;
+  const results: SearchHitOut[] = present.map((r, i) => {
+    const doc = docs.get(r.id)!;
+    const more = explanations?.get(r.id);
+    return {
+      id: r.id,
+      score: r.score,
+      metadata: doc.metadata,
+      ...(req.includeText ? { text: doc.text, title: doc.title } : {}),
+      ...(req.explain && (!req.explainIds || req.explainIds.has(r.id))
+        ? {
+            explain: {
+              dense: r.dense ? { ...r.dense, ...(more?.dense ? { passages: [...more.dense.passages], query_terms: [...more.dense.query_terms] } : {}) } : null,
+              keyword: r.keyword ? { ...r.keyword, ...(more?.keyword ? { terms: [...more.keyword.terms] } : {}) } : null,
+              ...(req.mode === 'hybrid' ? { alpha, hybrid: hybridExplanation(r, alpha, i + 1) } : {}),
+            },
+          }
+        : {}),
+    };
+  });
 
   ctx.events.emitQuery({
     collection: collection.name,
@@ -124,6 +161,51 @@ export async function search(ctx: SearchContext, collectionName: string, req: Se
     truncated: embedded?.truncated,
   });
   return { results, model: generation.model, generation: generation.id, took_ms: Math.round((performance.now() - started) * 100) / 100 };
+}
+
+function hybridExplanation(r: Partial<FusedHit> & Pick<FusedHit, 'dense' | 'keyword'>, alpha: number, rank: number): HybridExplanation {
+  return {
+    alpha,
+    dense_normalised: r.denseNormalised ?? 0,
+    keyword_normalised: r.keywordNormalised ?? 0,
+    rank,
+    dense_rank: r.dense?.rank ?? null,
+    keyword_rank: r.keyword?.rank ?? null,
+    moved_vs_dense: r.dense ? r.dense.rank - rank : null,
+    moved_vs_keyword: r.keyword ? r.keyword.rank - rank : null,
+  };
+}
+
+interface ExplainTarget {
+  readonly collection: string;
+  readonly generation: number;
+  readonly model: string;
+  readonly text: string | undefined;
+  /** The text's query vector; without it (a vector query) the dense side keeps its rank and score only. */
+  readonly queryVector: Float32Array | undefined;
+  readonly hits: readonly { readonly id: string; readonly title: string | null; readonly text: string; readonly dense: boolean; readonly keyword: boolean }[];
+}
+
+/** Dense and keyword explanations of the hits that came from each side. */
+export async function explainHits(
+  ctx: SearchContext,
+  target: ExplainTarget,
+): Promise<Map<string, { dense?: DenseExplanation; keyword?: KeywordExplanation }>> {
+  const out = new Map<string, { dense?: DenseExplanation; keyword?: KeywordExplanation }>(target.hits.map((h) => [h.id, {}]));
+  const keywordIds = target.hits.filter((h) => h.keyword).map((h) => h.id);
+  if (target.text !== undefined && keywordIds.length) {
+    for (const [id, explanation] of ctx.store.keywordExplain(target.collection, target.text, keywordIds)) out.get(id)!.keyword = explanation;
+  }
+  const denseHits = target.hits.filter((h) => h.dense);
+  if (target.queryVector && target.text !== undefined && denseHits.length) {
+    const engine = await ctx.engines.get(target.model);
+    const vectors = ctx.store.getVectors(target.generation, denseHits.map((h) => h.id));
+    const withVectors = denseHits.filter((h) => vectors.has(h.id));
+    const occlusion = await queryOcclusion(engine, target.text, target.queryVector);
+    const dense = await explainDense(engine, occlusion, withVectors.map((h) => ({ title: h.title, text: h.text, vector: vectors.get(h.id)! })));
+    withVectors.forEach((h, i) => (out.get(h.id)!.dense = dense[i]!));
+  }
+  return out;
 }
 
 export function checkedVector(values: readonly number[], dimensions: number): Float32Array {

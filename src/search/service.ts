@@ -18,6 +18,7 @@ import { deleteByFilter, deleteDocuments, getDocument, listDocuments, upsertDocu
 import { SearchEvents } from './events.ts';
 import { GenerationIndexes } from './generations.ts';
 import { KeyedMutex } from './mutex.ts';
+import { explainDocument, type ExplainRequest, type ExplainResponse } from './explain-document.ts';
 import { search, type SearchRequest, type SearchResponse } from './query.ts';
 
 export const COLLECTION_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -215,6 +216,11 @@ export class SearchService {
 
   search(collection: string, request: SearchRequest): Promise<SearchResponse> {
     return search(this.ctx, collection, request);
+  }
+
+  /** Why one document scores what it does for a query (explain-document.ts). */
+  explain(collection: string, request: ExplainRequest): Promise<ExplainResponse> {
+    return explainDocument(this.ctx, collection, request);
   }
 
   /** A consistent copy of the data directory in `dir` while this service keeps serving (backup.ts). */

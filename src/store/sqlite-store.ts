@@ -37,6 +37,7 @@ import type {
   JobPatch,
   JobRow,
   JobsRepository,
+  KeywordExplanation,
   KeywordHit,
   KeywordRepository,
   NewCollection,
@@ -194,6 +195,10 @@ export class SqliteStore implements Store {
 
   keywordSearch(collection: string, query: string, k: number, allowed?: ReadonlySet<string>): KeywordHit[] {
     return this.keyword.keywordSearch(collection, query, k, allowed);
+  }
+
+  keywordExplain(collection: string, query: string, ids: readonly string[]): Map<string, KeywordExplanation> {
+    return this.keyword.keywordExplain(collection, query, ids);
   }
 
   // ---- jobs ----

@@ -75,6 +75,22 @@ export interface KeywordHit {
   readonly score: number;
 }
 
+/** One query term's part of a document's BM25 score. */
+export interface KeywordTermContribution {
+  readonly term: string;
+  /** Documents of the collection that contain the term. */
+  readonly df: number;
+  /** Occurrences of the term in this document (title and text, after stemming). */
+  readonly tf: number;
+  readonly contribution: number;
+}
+
+/** A document's BM25 score as the sum of its query terms' contributions. */
+export interface KeywordExplanation {
+  readonly score: number;
+  readonly terms: readonly KeywordTermContribution[];
+}
+
 export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 export type JobKind = 'reembed' | 'train';
@@ -245,6 +261,8 @@ export interface ChangeLogRepository {
 export interface KeywordRepository {
   /** BM25 over title and text with Porter stemming; `allowed` restricts to those ids. */
   keywordSearch(collection: string, query: string, k: number, allowed?: ReadonlySet<string>): KeywordHit[];
+  /** Per query term BM25 contributions for those ids that exist (a document no term matches scores 0). */
+  keywordExplain(collection: string, query: string, ids: readonly string[]): Map<string, KeywordExplanation>;
 }
 
 /** Re-embedding jobs (jobs.ts). */

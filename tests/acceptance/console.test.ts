@@ -132,6 +132,11 @@ describe.skipIf(!CHROMIUM || !cranfield || !cisi)('web console in headless Chrom
     expect(shown).toHaveLength(10);
     // The ranks that produced each hit are shown.
     expect(await page.locator('ol.hits li .ranks').first().textContent()).toMatch(/dense rank \d+ · keyword rank (\d+|–)/);
+    // The passages that carry the dense score are highlighted, where the explanation found any.
+    const { body: explained } = await adminApi<{ results: { explain: { dense: { passages?: { score: number }[] } | null } }[] }>('POST', `/v1/collections/${NAME}/search`, request);
+    const marked = explained.results.filter((r) => (r.explain.dense?.passages ?? []).some((p) => p.score > 0)).length;
+    expect(marked).toBeGreaterThan(0);
+    expect(await page.locator('ol.hits li mark').count()).toBeGreaterThanOrEqual(marked);
   });
 
   it('draws one point per recorded window on the query drift charts after CISI queries', async () => {

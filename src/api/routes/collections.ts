@@ -182,5 +182,15 @@ export function collectionsRoutes(deps: ApiDeps): Route[] {
           }),
         ),
     }),
+    routeWithBody({
+      method: 'post',
+      path: '/v1/collections/{name}/explain',
+      operationId: 'explain',
+      summary: 'Why one document scores what it does for a query: passages, query words, BM25 terms, fusion',
+      role: 'read',
+      request: schemas.explain,
+      response: responses.explainResponse,
+      handle: async (c, body) => c.json(await service.explain(param(c, 'name'), { query: body.query, id: body.id, mode: body.mode })),
+    }),
   ];
 }

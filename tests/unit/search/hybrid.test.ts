@@ -126,12 +126,14 @@ describe('fuse', () => {
         expect(h.dense).toEqual(di < 0 ? null : { rank: di + 1, score: dense[di]!.score });
         const ki = keyword.findIndex((d) => d.id === h.id);
         expect(h.keyword).toEqual(ki < 0 ? null : { rank: ki + 1, score: keyword[ki]!.score });
+        // The normalised parts the fused score is made of (explain shows them).
+        expect([h.denseNormalised, h.keywordNormalised]).toEqual([norm(dense, h.id), norm(keyword, h.id)]);
       }
       // A smaller k is a prefix of a larger one.
       expect(fuse(dense, keyword, alpha, union.length + 1).slice(0, k)).toEqual(out);
       // Swapping the lists and the weights swaps the two sides and nothing else.
       const swapped = fuse(keyword, dense, 1 - alpha, k);
-      expect(swapped.map(({ id, score, dense: d, keyword: w }) => ({ id, score, dense: w, keyword: d }))).toEqual(out);
+      expect(swapped.map(({ id, score, dense: d, keyword: w, denseNormalised: dn, keywordNormalised: kn }) => ({ id, score, dense: w, keyword: d, denseNormalised: kn, keywordNormalised: dn }))).toEqual(out);
       // Min-max normalisation: a positive affine change of one list's scores changes no fused score.
       const rescaled = fuse(
         dense.map((h) => ({ id: h.id, score: 4 * h.score - 3 })),

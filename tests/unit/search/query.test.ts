@@ -146,7 +146,14 @@ function expectedFusion(dense: readonly VectorHit[], keyword: readonly KeywordHi
 }
 
 const idsOf = (hits: readonly { id: string }[]) => hits.map((h) => h.id);
-const project = (hits: readonly SearchHitOut[]) => hits.map((h) => ({ id: h.id, score: h.score, explain: h.explain }));
+/** The ranks and scores of an explanation (what these tests check; its reasons: tests/acceptance/explain.test.ts, tests/unit/store/keyword.test.ts). */
+const ranksOf = (e: SearchHitOut['explain']) =>
+  e && {
+    dense: e.dense && { rank: e.dense.rank, score: e.dense.score },
+    keyword: e.keyword && { rank: e.keyword.rank, score: e.keyword.score },
+    ...(e.alpha === undefined ? {} : { alpha: e.alpha }),
+  };
+const project = (hits: readonly SearchHitOut[]) => hits.map((h) => ({ id: h.id, score: h.score, explain: ranksOf(h.explain) }));
 const vec = (v: Float32Array) => Array.from(v);
 
 describe('checkedVector', () => {
@@ -247,7 +254,7 @@ describe('search: dense mode', () => {
       expect(idsOf(res.results)).toEqual(idsOf(truth));
       res.results.forEach((h, i) => {
         expect(h.score).toBeCloseTo(truth[i]!.score, 5);
-        expect(h.explain).toEqual({ dense: { rank: i + 1, score: h.score }, keyword: null });
+        expect(ranksOf(h.explain)).toEqual({ dense: { rank: i + 1, score: h.score }, keyword: null });
         expect(h.metadata).toEqual(docs.find((d) => d.id === h.id)!.metadata);
       });
       expect(res.model).toBe(MODEL);
@@ -329,7 +336,9 @@ describe('search: keyword mode', () => {
       const bm25 = f.ctx.store.keywordSearch('c', 'banana', 4);
       expect(bm25).toHaveLength(4);
       expect(res.results.map((h) => ({ id: h.id, score: h.score }))).toEqual(bm25);
-      res.results.forEach((h, i) => expect(h.explain).toEqual({ dense: null, keyword: { rank: i + 1, score: h.score } }));
+      res.results.forEach((h, i) => expect(ranksOf(h.explain)).toEqual({ dense: null, keyword: { rank: i + 1, score: h.score } }));
+      // The keyword side carries its terms, summing to the score.
+      for (const h of res.results) expect(h.explain!.keyword!.terms!.reduce((s, t) => s + t.contribution, 0)).toBeCloseTo(h.score, 9);
       // Every banana document is one with i % 3 === 1.
       for (const h of res.results) expect((h.metadata as { n: number }).n % 3).toBe(1);
       expect(f.events.map((e) => [e.mode, e.topScore])).toEqual([['keyword', undefined]]);

@@ -21,6 +21,38 @@ describe('keyword search', () => {
   });
   afterEach(() => removeTempStore(store, dir));
 
+  it('explains a score as its terms: contributions from the BM25 formula with FTS5\'s statistics, summing to the score', () => {
+    const texts: Record<string, string> = { '1': 'wing wing heat', '2': 'heat transfer', '3': 'flutter of a wing', '4': 'nozzle flow', '5': 'combustion chamber', '6': 'shock tube' };
+    store.upsertDocuments('a', Object.entries(texts).map(([id, text]) => doc(id, text)));
+    const query = 'Wings heat nozzle heat';
+    // BM25 as FTS5 documents it (k1 1.2, b 0.75, IDF ln((N - n + 0.5) / (n + 0.5)), floored at 1e-6).
+    const words = Object.fromEntries(Object.entries(texts).map(([id, t]) => [id, t.split(' ')]));
+    const N = 6;
+    const avgdl = Object.values(words).reduce((n, w) => n + w.length, 0) / N;
+    const bm25 = (stem: string, id: string) => {
+      const n = Object.values(words).filter((w) => w.includes(stem)).length;
+      const idf = Math.max(1e-6, Math.log((N - n + 0.5) / (n + 0.5)));
+      const f = words[id]!.filter((w) => w === stem).length;
+      return { df: n, tf: f, contribution: (idf * f * 2.2) / (f + 1.2 * (0.25 + (0.75 * words[id]!.length) / avgdl)) };
+    };
+    const explained = store.keywordExplain('a', query, ['1', '4', 'missing']);
+    expect([...explained.keys()].sort()).toEqual(['1', '4']);
+    const one = explained.get('1')!;
+    expect(one.terms.map((t) => t.term)).toEqual(['wings', 'heat', 'nozzle']); // a repeated word is one entry
+    const expected = [bm25('wing', '1'), { ...bm25('heat', '1'), contribution: 2 * bm25('heat', '1').contribution }, bm25('nozzle', '1')];
+    one.terms.forEach((t, i) => {
+      expect([t.df, t.tf]).toEqual([expected[i]!.df, expected[i]!.tf]);
+      expect(t.contribution).toBeCloseTo(expected[i]!.contribution, 12);
+    });
+    const sum = one.terms.reduce((s, t) => s + t.contribution, 0);
+    expect(Math.abs(sum - one.score)).toBeLessThan(1e-12);
+    expect(one.score).toBeCloseTo(store.keywordSearch('a', query, 10).find((h) => h.id === '1')!.score, 12);
+    expect(explained.get('4')!.terms.map((t) => [t.term, t.tf])).toEqual([['wings', 0], ['heat', 0], ['nozzle', 1]]);
+    // A document no term matches scores 0 with every contribution 0.
+    const none = store.keywordExplain('a', 'zebra', ['2']).get('2')!;
+    expect(none).toEqual({ score: 0, terms: [{ term: 'zebra', df: 0, tf: 0, contribution: 0 }] });
+  });
+
   it('ranks stemmed matches: "wings" finds "wing"', () => {
     store.upsertDocuments('a', [
       doc('1', 'the wing of the aircraft was swept back', { title: 'Swept wing' }),

@@ -111,12 +111,39 @@ function SearchPlayground({ base, collection }) {
       </div>
       <div class="field check">
         <input id="explain" name="explain" type="checkbox" checked=${explain} onChange=${(e) => setExplain(e.currentTarget.checked)} />
-        <label for="explain">Explain (dense and keyword ranks)</label>
+        <label for="explain">Explain (ranks, passages, terms)</label>
       </div>
       <div class="field"><button type="submit" disabled=${busy || !!filter.problem || query.trim() === ''}>Search</button></div>
     </form>
     <${ErrorBox} error=${error} />
     ${result ? html`<${Hits} result=${result} request=${request} />` : null}`;
+}
+
+/** The text with its two passages that carry the dense score most marked; long texts cut around the first. */
+function highlighted(text, passages) {
+  const marks = (passages ?? []).slice(0, 2).filter((p) => p.score > 0).sort((a, b) => a.start - b.start);
+  if (marks.length === 0) return text.length > 400 ? `${text.slice(0, 400)}…` : text;
+  const parts = [];
+  let at = 0;
+  for (const p of marks) {
+    if (p.start < at) continue;
+    parts.push(text.slice(at, p.start), html`<mark title=${`dense score −${fmt(p.score, 4)} without it`}>${text.slice(p.start, p.end)}</mark>`);
+    at = p.end;
+  }
+  parts.push(text.slice(at));
+  return parts;
+}
+
+function Why({ explain }) {
+  const terms = (explain.keyword?.terms ?? []).filter((t) => t.contribution >= 0.0005).sort((a, b) => b.contribution - a.contribution);
+  const words = (explain.dense?.query_terms ?? []).slice(0, 5);
+  const h = explain.hybrid;
+  if (!terms.length && !words.length && !h) return null;
+  return html`<div class="why">
+    ${h ? html`<div>fused ${fmt(h.alpha, 2)} × dense ${fmt(h.dense_normalised)} + ${fmt(1 - h.alpha, 2)} × keyword ${fmt(h.keyword_normalised)}</div>` : null}
+    ${terms.length ? html`<div>BM25: ${terms.map((t) => html`<span class="chip" title=${`tf ${t.tf}, df ${t.df}`}>${t.term} ${fmt(t.contribution, 2)}</span>`)}</div>` : null}
+    ${words.length ? html`<div>query words: ${words.map((t) => html`<span class="chip">${t.term} ${t.effect >= 0 ? '+' : ''}${fmt(t.effect, 3)}</span>`)}</div>` : null}
+  </div>`;
 }
 
 function Hits({ result, request }) {
@@ -131,7 +158,8 @@ function Hits({ result, request }) {
             </span>` : null}
           </div>
           ${hit.title ? html`<div class="hit-title">${hit.title}</div>` : null}
-          ${hit.text ? html`<p class="hit-text">${hit.text.length > 400 ? `${hit.text.slice(0, 400)}…` : hit.text}</p>` : null}
+          ${hit.text ? html`<p class="hit-text">${highlighted(hit.text, hit.explain?.dense?.passages)}</p>` : null}
+          ${hit.explain ? html`<${Why} explain=${hit.explain} />` : null}
           <div class="muted">metadata <${Json} value=${hit.metadata} /></div>
         </li>`,
       )}
