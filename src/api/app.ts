@@ -14,6 +14,7 @@ import { driftRoutes } from './routes/drift.ts';
 import { embeddingsRoutes } from './routes/embeddings.ts';
 import { evalRoutes } from './routes/eval.ts';
 import { adminRoutes } from './routes/admin.ts';
+import { auditRoutes } from './routes/audit.ts';
 import { consoleRoutes } from './console/routes.ts';
 import { feedbackRoutes } from './routes/feedback.ts';
 import { jobsRoutes } from './routes/jobs.ts';
@@ -74,6 +75,7 @@ export function createApp(runtime: Runtime): { app: Hono<ApiEnv>; deps: ApiDeps 
     ...jobsRoutes(deps),
     ...collectionsRoutes(deps),
     ...evalRoutes(deps),
+    ...auditRoutes(deps),
     ...driftRoutes(deps),
     ...feedbackRoutes(deps),
     ...adminRoutes(deps),

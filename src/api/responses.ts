@@ -329,6 +329,45 @@ export const tuneResult = z.object({
   took_ms: z.number(),
 });
 
+const auditRatio = z.object({ value: z.number(), ci: z.tuple([z.number(), z.number()]).describe('95% bootstrap percentile interval over queries') });
+const auditGroup = z.object({
+  value: z.union([z.string(), z.number(), z.boolean()]).describe("The group's value of the metadata field"),
+  documents: z.number().int(),
+  collection_share: z.number().describe("The group's share of the documents that have the field"),
+  exposure_share: z.number().describe('Mean over queries of its share of the top-k exposure (rank r weighs 1/log2(r+1))'),
+  relevance_share: z.number().nullable().describe('Mean over judged queries of its share of the relevant documents; null without judgements'),
+  exposure_over_collection: auditRatio
+    .extend({
+      null_ci: z.tuple([z.number(), z.number()]).describe('95% interval of the ratio when the group labels are shuffled among the documents (permutation test)'),
+      p_value: z.number().describe('Permutation test: share of shuffles at least as far from 1 as the ratio (two-sided)'),
+    })
+    .describe('exposure_share / collection_share: 1 is parity'),
+  exposure_over_relevance: auditRatio.nullable().describe('exposure_share / relevance_share (disparate exposure); null without judgements or relevance'),
+});
+const auditSide = z.object({
+  generation: z.number().int(),
+  model: z.string(),
+  queries: z.number().int().describe('Queries averaged: those whose top-k holds a document with the field'),
+  skipped_queries: z.number().int(),
+  groups: z.array(auditGroup),
+  per_query_exposure_sums_to_one: z.boolean(),
+  exposure_sum_max_deviation: z.number(),
+});
+
+export const auditReport = auditSide.extend({
+  collection: z.string(),
+  group_by: z.string(),
+  mode,
+  k: z.number().int(),
+  dataset: z.string().nullable(),
+  documents: z.number().int().describe('Documents that have the field (a string, number or boolean value)'),
+  documents_without_field: z.number().int(),
+  missing_judged_documents: z.number().int().nullable(),
+  bootstrap: z.object({ resamples: z.number().int(), seed: z.number().int(), confidence: z.number() }),
+  compare: auditSide.optional().describe('The same figures for the compared generation, over the same groups and queries'),
+  took_ms: z.number(),
+});
+
 export const evalSetDeleted = z.object({ deleted: z.literal(true) });
 
 export const feedbackStored = z.object({ stored: z.number().int().describe('Feedback items stored (all of the request)') });

@@ -8,6 +8,7 @@ import type { Config } from '../config.ts';
 import { driftSettingsSchema } from '../lifecycle/drift/config.ts';
 import { trainingSettingsSchema } from '../lifecycle/training/settings.ts';
 import { MAX_REFERENCE_QUERIES } from '../lifecycle/drift/monitor.ts';
+import { DEFAULT_AUDIT_K, DEFAULT_AUDIT_SEED, DEFAULT_BOOTSTRAP, MAX_AUDIT_QUERIES } from '../lifecycle/audit/run.ts';
 import { DEFAULT_GATE_MARGIN } from '../lifecycle/eval/eval-set.ts';
 import { DEFAULT_TARGET_RECALL } from '../lifecycle/eval/tune.ts';
 import { feedbackItemIssues } from '../lifecycle/training/feedback.ts';
@@ -245,6 +246,28 @@ export function schemasFor(limits: Limits) {
     feedback: z
       .object({ items: z.array(feedbackItem).min(1).max(limits.maxDocsPerRequest).describe(`1 to ${limits.maxDocsPerRequest} items, stored all or nothing`) })
       .strict(),
+    audit: z
+      .object({
+        queries: z
+          .array(text)
+          .min(1, { message: 'the query set is empty: give at least one query' })
+          .max(MAX_AUDIT_QUERIES)
+          .optional()
+          .describe('Query texts (no relevance judgements); or give dataset'),
+        dataset: datasetPath.optional().describe('A BEIR folder on the server: its judged queries, and their judgements for relevance shares'),
+        group_by: z.string().min(1).max(256).describe('Top-level metadata field whose values form the groups'),
+        mode: z.enum(['dense', 'keyword', 'hybrid']).optional().describe("Default 'dense'"),
+        k: z.number().int().min(1).max(limits.maxK).optional().describe(`Results per query (default ${DEFAULT_AUDIT_K})`),
+        generation: z.number().int().positive().optional().describe('Generation to audit (default: the live one)'),
+        compare: z
+          .union([z.number().int().positive(), z.string().min(1).max(256)])
+          .optional()
+          .describe("A second generation id, or a model (name@version or alias) one of the collection's generations uses"),
+        bootstrap: z.number().int().min(1).max(100_000).optional().describe(`Bootstrap resamples over queries (default ${DEFAULT_BOOTSTRAP})`),
+        seed: z.number().int().optional().describe(`Seed of the bootstrap (default ${DEFAULT_AUDIT_SEED})`),
+      })
+      .strict()
+      .refine((b) => (b.queries === undefined) !== (b.dataset === undefined), { message: 'give either "queries" (texts) or "dataset" (a BEIR folder), not both' }),
     driftReference: z
       .object({
         queries: z.array(z.string().trim().min(1).max(limits.maxTextChars)).min(2).max(MAX_REFERENCE_QUERIES).optional(),

@@ -2,6 +2,7 @@
 import { SextantError } from '../errors.ts';
 import { backupCommand, restoreCommand } from './backup-command.ts';
 import { embedCommand } from './embed.ts';
+import { auditCommand } from './audit-command.ts';
 import { evalCommand } from './eval-command.ts';
 import { modelsCommand } from './models.ts';
 import { indexCommand } from './index-command.ts';
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   index: indexCommand,
   search: searchCommand,
   eval: evalCommand,
+  audit: auditCommand,
   tune: tuneCommand,
   reembed: reembedCommand,
   train: trainCommand,
@@ -29,8 +31,9 @@ const HELP = `sextant — semantic search service
 
   sextant serve [--host 127.0.0.1] [--port 8080] [--data-dir ./indexes]
   sextant index <collection> <file.jsonl|file.csv> [--id-field] [--text-field] [--title-field] [--batch-size]
-  sextant search <collection> "query" [--mode dense|keyword|hybrid] [--k 10] [--json]
+  sextant search <collection> "query" [--mode dense|keyword|hybrid] [--k 10] [--alpha A] [--explain] [--json]
   sextant eval <collection> --dataset <BEIR folder> [--json] [--compare <generation|model>] [--register [--margin 0.01]]
+  sextant audit <collection> --queries <file|BEIR folder> --group-by <field> [--mode dense|keyword|hybrid] [--k 10] [--compare <generation|model>] [--bootstrap 1000] [--seed 1] [--json]
   sextant tune <collection> --dataset <BEIR folder> [--target-recall 0.95] [--dry-run] [--json]
   sextant reembed <collection> [--model name@version] [--follow]
   sextant train <collection> [--kind adapter|static] [--epochs N] [--seed N] [--gate dense|hybrid] [--activate] [--follow] [--json]

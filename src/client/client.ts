@@ -39,6 +39,7 @@ export const ROUTES = {
   evaluate: ['POST', '/v1/collections/{name}/eval'],
   lastEvaluation: ['GET', '/v1/collections/{name}/eval'],
   tune: ['POST', '/v1/collections/{name}/tune'],
+  audit: ['POST', '/v1/collections/{name}/audit'],
   getEvalSet: ['GET', '/v1/collections/{name}/eval-set'],
   setEvalSet: ['PUT', '/v1/collections/{name}/eval-set'],
   deleteEvalSet: ['DELETE', '/v1/collections/{name}/eval-set'],
@@ -224,6 +225,11 @@ export class SextantClient {
   }
   search(name: string, request: T.SearchRequest, call?: CallOptions): Promise<T.SearchResponse> {
     return this.send('search', call, { params: { name }, body: request });
+  }
+
+  /** Fairness audit: each metadata group's share of the collection, of top-k exposure and of relevance. */
+  audit(name: string, request: T.AuditRequest, call?: CallOptions): Promise<T.AuditReport> {
+    return this.send('audit', call, { params: { name }, body: request });
   }
 
   /** Why one document scores what it does for a query (passages, query words, BM25 terms, fusion). */

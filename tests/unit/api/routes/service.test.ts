@@ -95,6 +95,7 @@ describe('readiness, metrics and OpenAPI', () => {
       '/v1/collections/{name}/documents/{id}': ['delete', 'get'],
       '/v1/collections/{name}/search': ['post'],
       '/v1/collections/{name}/explain': ['post'],
+      '/v1/collections/{name}/audit': ['post'],
     };
     expect(Object.keys(res.body.paths).sort()).toEqual(Object.keys(expected).sort());
     for (const [path, methods] of Object.entries(expected)) {
