@@ -10,6 +10,7 @@
  * so they share its batches. The keyword side is BM25's own sum (store/keyword.ts).
  */
 import type { EmbeddingEngine } from '../embedding/engine.ts';
+import { cosine } from '../util/vectors.ts';
 import { embeddingText } from './documents.ts';
 
 export interface PassageScore {
@@ -101,18 +102,6 @@ export function withoutWord(query: string, word: string): string {
     .replace(/[\p{L}\p{N}]+/gu, (w) => (w.toLowerCase() === word ? ' ' : w))
     .replace(/\s+/g, ' ')
     .trim();
-}
-
-export function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
 }
 
 /** What occlusion needs once per query: the query's vector and, per word, the vector of the query without it. */

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { datasetDir, readQueries } from '../../scripts/lib/beir.ts';
 import type { RunningServer } from '../../src/api/server.ts';
 import { embeddingText } from '../../src/search/documents.ts';
-import { cosine } from '../../src/search/explain.ts';
+import { cosine } from '../../src/util/vectors.ts';
 import { mulberry32 } from '../../src/util/random.ts';
 import { expectError } from '../helpers/api-errors.ts';
 import { datasetDataDir, type TempDir } from '../helpers/datasets.ts';

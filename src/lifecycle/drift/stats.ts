@@ -13,6 +13,7 @@
  * (Sxy and Syy follow from Sxx, the permuted side's row sums and the total).
  */
 
+import { cosine } from '../../util/vectors.ts';
 import { mulberry32 } from '../../util/random.ts';
 
 export type Vectors = readonly Float32Array[];
@@ -77,16 +78,8 @@ export function centroidCosineDistance(a: Vectors, b: Vectors): number {
   const ca = centroid(a);
   const cb = centroid(b);
   if (ca.length !== cb.length) throw new RangeError(`samples have ${ca.length} and ${cb.length} dimensions`);
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < ca.length; i++) {
-    ab += ca[i]! * cb[i]!;
-    aa += ca[i]! * ca[i]!;
-    bb += cb[i]! * cb[i]!;
-  }
-  if (aa === 0 || bb === 0) return 1;
-  return 1 - ab / Math.sqrt(aa * bb);
+  // A zero centroid has no direction: cosine 0, distance 1.
+  return 1 - cosine(ca, cb);
 }
 
 /** Median of the values (copied; the input is left alone). NaN when empty. */
