@@ -5,7 +5,9 @@
  * same (its dense similarity, passages and query words; its BM25 terms), with no rank.
  */
 import { DocumentNotFoundError, EmptyTextError } from '../errors.ts';
-import { liveGeneration, requireCollection, type SearchContext } from './context.ts';
+import { requireCollection, requireGeneration, type SearchContext } from './context.ts';
+import type { PassageScore, QueryTermEffect } from './explain.ts';
+import type { KeywordTermContribution } from '../store/types.ts';
 import { explainHits, HYBRID_CANDIDATES, search, type SearchHitExplain, type SearchMode } from './query.ts';
 
 export interface ExplainRequest {
@@ -27,8 +29,8 @@ export interface ExplainResponse {
 }
 
 export interface UnrankedExplain {
-  readonly dense: { readonly rank: null; readonly score: number; readonly passages: unknown; readonly query_terms: unknown } | null;
-  readonly keyword: { readonly rank: null; readonly score: number; readonly terms: unknown } | null;
+  readonly dense: { readonly rank: null; readonly score: number; readonly passages: readonly PassageScore[]; readonly query_terms: readonly QueryTermEffect[] } | null;
+  readonly keyword: { readonly rank: null; readonly score: number; readonly terms: readonly KeywordTermContribution[] } | null;
 }
 
 export async function explainDocument(ctx: SearchContext, collectionName: string, req: ExplainRequest): Promise<ExplainResponse> {
@@ -36,14 +38,16 @@ export async function explainDocument(ctx: SearchContext, collectionName: string
   if (req.query.trim() === '') throw new EmptyTextError('query is empty or whitespace only');
   const doc = ctx.store.getDocument(collection.name, req.id);
   if (!doc) throw new DocumentNotFoundError(`document '${req.id}' not found in collection '${collection.name}'`);
-  const found = await search(ctx, collection.name, { mode: req.mode, query: req.query, k: HYBRID_CANDIDATES, explain: true, explainIds: new Set([req.id]) });
+  // An operator's probe, not user traffic: drift monitoring does not see it.
+  const found = await search(ctx, collection.name, { mode: req.mode, query: req.query, k: HYBRID_CANDIDATES, explain: true, explainIds: new Set([req.id]), observed: false });
   const index = found.results.findIndex((r) => r.id === req.id);
   const base = { id: req.id, mode: req.mode, model: found.model, generation: found.generation };
   if (index >= 0) {
     const hit = found.results[index]!;
     return { ...base, rank: index + 1, score: hit.score, explain: hit.explain! };
   }
-  const generation = liveGeneration(ctx, collection);
+  // The generation the search above read, even if a swap happened since.
+  const generation = requireGeneration(ctx, collection, found.generation);
   const wantsDense = req.mode !== 'keyword';
   const queryVector = wantsDense ? (await (await ctx.engines.get(generation.model)).embed([req.query], 'query')).vectors[0] : undefined;
   const parts = (

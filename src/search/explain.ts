@@ -6,8 +6,10 @@
  * too, but it does not rank them: on 50 Cranfield queries, taking out the sentence most similar
  * to the query lowered the top hit's score more than a random other sentence in only 35 of 50
  * cases, because a sentence close to the query can repeat what the rest of the document already
- * says (tests/acceptance/explain.test.ts). All texts go through the engine in one call per side,
- * so they share its batches. The keyword side is BM25's own sum (store/keyword.ts).
+ * says (tests/acceptance/explain.test.ts). Each group of texts (passages alone, the document
+ * without each passage, the query without each word) is one engine call, so they share its
+ * batches; a passage costs one embedding of the document without it. The keyword side is BM25's
+ * own sum (store/keyword.ts).
  */
 import type { EmbeddingEngine } from '../embedding/engine.ts';
 import { cosine } from '../util/vectors.ts';

@@ -27,6 +27,11 @@ export interface SearchRequest {
   readonly generation?: number;
   /** With explain: explain only these ids' hits (POST …/explain asks for one document); all hits otherwise. */
   readonly explainIds?: ReadonlySet<string>;
+  /**
+   * false: not user traffic (an explanation's probe), so no query event reaches drift monitoring;
+   * not exposed over HTTP. Evaluation gets the same by passing vectors it embedded itself.
+   */
+  readonly observed?: boolean;
 }
 
 /** Hybrid: the normalised scores fused, the weight, and the document's rank against either mode alone. */
@@ -149,7 +154,7 @@ export async function search(ctx: SearchContext, collectionName: string, req: Se
     };
   });
 
-  ctx.events.emitQuery({
+  if (req.observed !== false) ctx.events.emitQuery({
     collection: collection.name,
     generation: generation.id,
     model: generation.model,

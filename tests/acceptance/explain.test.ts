@@ -166,6 +166,19 @@ describe.skipIf(!cranfield)('search explanations on Cranfield', () => {
     expect(far.body.explain.dense.passages.length).toBeGreaterThan(0);
     expect(Math.abs(far.body.explain.keyword.terms.reduce((s, t) => s + t.contribution, 0) - far.body.explain.keyword.score)).toBeLessThan(1e-6);
 
+    // Explanations are probes, not traffic: drift monitoring counts the search, not the explain.
+    const seen = async () => {
+      await server.lifecycle.drift.flush();
+      const d = await api<{ kinds: { queries: { collecting: number; buffered: number; windows: number } } }>(server.url, 'GET', `/v1/collections/${NAME}/drift`);
+      const q = d.body.kinds.queries;
+      return q.collecting + q.buffered + q.windows * 25;
+    };
+    const before = await seen();
+    await api(server.url, 'POST', `/v1/collections/${NAME}/explain`, { query: queries[5], id: top!.id });
+    expect(await seen()).toBe(before);
+    await api(server.url, 'POST', `/v1/collections/${NAME}/search`, { query: queries[5], k: 1 });
+    expect(await seen()).toBe(before + 1);
+
     const post = (body: unknown) => api(server.url, 'POST', `/v1/collections/${NAME}/explain`, body);
     expectError(await post({ query: 'flow', id: 'no-such-document' }), 404, 'document_not_found');
     expectError(await post({ query: '   ', id: top!.id }), 400, 'empty_text');
