@@ -24,8 +24,6 @@ import { missingJudgedDocuments } from '../eval/run.ts';
 import {
   auditFigures,
   exposureAt,
-  groupKey,
-  groupValueOf,
   maxShareSumDeviation,
   permutationFigures,
   queryExposureShares,
@@ -37,6 +35,7 @@ import {
   type Ratio,
   type SparseShares,
 } from './exposure.ts';
+import { groupDocuments, type GroupTable } from './groups.ts';
 import { querySetOf, type AuditQuerySet, type AuditQuerySource } from './queries.ts';
 
 export const AUDIT_MODES: readonly SearchMode[] = ['dense', 'keyword', 'hybrid'];
@@ -46,8 +45,6 @@ export const DEFAULT_AUDIT_SEED = 1;
 export const AUDIT_CONFIDENCE = 0.95;
 /** Most query texts one request may carry. */
 export const MAX_AUDIT_QUERIES = 10_000;
-/** More distinct values than this is not a grouping (an id, a free-text field). */
-export const MAX_GROUPS = 1000;
 /** Shares whose sum is this close to 1 count as summing to 1 (float rounding). */
 const SUM_TOLERANCE = 1e-9;
 
@@ -103,62 +100,13 @@ export interface AuditReport extends AuditSide {
   readonly took_ms: number;
 }
 
-interface GroupTable {
-  readonly values: GroupValue[];
-  readonly documents: number[];
-  readonly groupOf: ReadonlyMap<string, number>;
-  /** Document id -> index into `labels` (grouped documents only). */
-  readonly docIndex: ReadonlyMap<string, number>;
-  /** Group of each grouped document, by document index. */
-  readonly labels: readonly number[];
-  readonly without: number;
-}
-
 function checkInt(value: number, name: string, min: number, max: number): void {
   if (!Number.isInteger(value) || value < min || value > max) throw new InvalidInputError(`${name} must be an integer between ${min} and ${max}, got ${value}`);
 }
 
 /** Groups of the collection's documents by `field` (from the live generation); 400s for a field no document has. */
 export function readGroups(deps: EvalDeps, row: CollectionRow, field: string): GroupTable {
-  const live = liveGeneration(deps, row);
-  const index = new Map<string, number>();
-  const values: GroupValue[] = [];
-  const documents: number[] = [];
-  const groupOf = new Map<string, number>();
-  const docIndex = new Map<string, number>();
-  const labels: number[] = [];
-  const otherFields = new Set<string>();
-  let without = 0;
-  let total = 0;
-  for (const { id, metadata } of deps.store.iterateVectors(live.id)) {
-    total++;
-    const value = Object.hasOwn(metadata, field) ? groupValueOf(metadata[field]) : undefined;
-    if (value === undefined) {
-      without++;
-      if (otherFields.size < 20) for (const f of Object.keys(metadata)) otherFields.add(f);
-      continue;
-    }
-    const key = groupKey(value);
-    let g = index.get(key);
-    if (g === undefined) {
-      if (values.length >= MAX_GROUPS) {
-        throw new InvalidInputError(`metadata field '${field}' has more than ${MAX_GROUPS} distinct values in collection '${row.name}': group by a categorical field (a bucket, a source, a language)`);
-      }
-      index.set(key, (g = values.length));
-      values.push(value);
-      documents.push(0);
-    }
-    documents[g]!++;
-    groupOf.set(id, g);
-    docIndex.set(id, labels.length);
-    labels.push(g);
-  }
-  if (total === 0) throw new InvalidInputError(`collection '${row.name}' has no documents to audit`);
-  if (values.length === 0) {
-    const seen = otherFields.size > 0 ? `; fields its documents have: ${[...otherFields].sort().join(', ')}` : '; its documents have no metadata';
-    throw new InvalidInputError(`no document of collection '${row.name}' has metadata field '${field}' (with a string, number or boolean value)${seen}`);
-  }
-  return { values, documents, groupOf, docIndex, labels, without };
+  return groupDocuments(deps.store.iterateVectors(liveGeneration(deps, row).id), field, row.name);
 }
 
 async function auditSide(

@@ -1,7 +1,8 @@
 // Tests src/lifecycle/audit/run.ts: auditCollection over EvalDeps from the composition root, with tiny BERTs; figures checked against searches made here and exposure computed from scratch.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CollectionNotFoundError, InvalidInputError } from '../../../../src/errors.ts';
-import { auditCollection, MAX_GROUPS, type AuditReport } from '../../../../src/lifecycle/audit/run.ts';
+import { MAX_GROUPS } from '../../../../src/lifecycle/audit/groups.ts';
+import { auditCollection, type AuditReport } from '../../../../src/lifecycle/audit/run.ts';
 import type { SearchMode } from '../../../../src/search/query.ts';
 import { DOCS, MODEL_A, MODEL_B, observeQueries, openEvalFixture, QUERIES, relevantOf, writeMainDataset, type Doc, type EvalFixture } from '../../../helpers/eval-fixture.ts';
 
