@@ -10,7 +10,7 @@ import type { Filter, Metadata } from '../values/filter.ts';
 import type { SqliteChangeLog } from './change-log.ts';
 import type { SqliteCollections } from './collections.ts';
 import type { StoreDatabase } from './database.ts';
-import { planFilter } from './filter-sql.ts';
+import { fieldPath, planFilter } from './filter-sql.ts';
 import { KeywordIndex } from './keyword.ts';
 import { idChunks, isPlainObject, nowIso, parseJsonObject, placeholders, requireName } from './rows.ts';
 import type { DocumentRow, DocumentsRepository, DocumentWrite, HitDocument } from './types.ts';
@@ -178,6 +178,24 @@ export class SqliteDocuments implements DocumentsRepository {
 
   countDocuments(collection: string): number {
     return (this.db.stmt('SELECT count(*) AS n FROM documents WHERE collection = ?').get(collection) as { n: number }).n;
+  }
+
+  /** Whether a document holds `field` (top-level) with a string, number or boolean value: one that forms a group. */
+  hasGroupableField(collection: string, field: string): boolean {
+    const path = fieldPath(field);
+    if (path !== undefined) {
+      return (
+        this.db
+          .stmt(`SELECT 1 FROM documents WHERE collection = ? AND json_type(metadata, ?) IN ('text', 'integer', 'real', 'true', 'false') LIMIT 1`)
+          .get(collection, path) !== undefined
+      );
+    }
+    // A name no JSON path can say (NUL, a lone surrogate): read the metadata.
+    for (const row of this.db.stmt('SELECT metadata FROM documents WHERE collection = ?').iterate(collection) as IterableIterator<{ metadata: string }>) {
+      const value = parseJsonObject(row.metadata)[field];
+      if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return true;
+    }
+    return false;
   }
 
   /** In SQL (filter-sql.ts), with `matchesFilter` re-checking the rows of any part SQL cannot say. */

@@ -188,13 +188,24 @@ function isScalar(value: unknown): boolean {
   return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
 }
 
+/**
+ * The SQLite JSON path of a top-level metadata field (`$."field"`, quotes and backslashes escaped),
+ * or undefined for a field a path cannot name (NUL, a lone surrogate).
+ */
+export function fieldPath(field: string): string | undefined {
+  if (field.includes('\u0000') || LONE_SURROGATE.test(field)) return undefined;
+  return `$."${field.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+}
+
 function fieldCondition(field: string, condition: unknown): Translation {
   if (!isScalar(condition) && !isPlainRecord(condition)) return MALFORMED;
-  const path = `$."${field.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+  // A field no path can name still has its condition checked for malformation first ('$' stands in).
+  const named = fieldPath(field);
+  const path = named ?? '$';
   const top = leafCondition({ type: sql`json_type(d.metadata, ${path})`, value: sql`json_extract(d.metadata, ${path})` }, condition);
   const element = leafCondition({ type: raw('j.type'), value: raw('j.atom') }, condition);
   if (top === MALFORMED || element === MALFORMED) return MALFORMED;
-  if (field.includes('\u0000') || LONE_SURROGATE.test(field)) return INEXPRESSIBLE;
+  if (named === undefined) return INEXPRESSIBLE;
   if (top === INEXPRESSIBLE || element === INEXPRESSIBLE) return INEXPRESSIBLE;
   // The flattened elements of an array field: non-array json_tree rows with only [n] steps
   // (no '.', which starts every object member step) after the field's own path.

@@ -138,6 +138,9 @@ export class SqliteStore implements Store {
   countDocuments(collection: string): number {
     return this.documents.countDocuments(collection);
   }
+  hasGroupableField(collection: string, field: string): boolean {
+    return this.documents.hasGroupableField(collection, field);
+  }
   idsMatching(collection: string, filter: Filter): string[] {
     return this.documents.idsMatching(collection, filter);
   }

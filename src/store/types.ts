@@ -204,6 +204,8 @@ export interface DocumentsRepository {
   /** Content hashes of those ids that exist (bulk indexing skips unchanged documents). */
   contentHashes(collection: string, ids: readonly string[]): Map<string, string>;
   countDocuments(collection: string): number;
+  /** Whether a document holds `field` (top-level) with a string, number or boolean value (a fairness group). */
+  hasGroupableField(collection: string, field: string): boolean;
   /** Ids whose metadata matches, in id order. */
   idsMatching(collection: string, filter: Filter): string[];
   /** Pages through documents in id order (re-embedding, export). */

@@ -171,6 +171,18 @@ describe('documents', () => {
     expect(store.countDocuments('nope')).toBe(0);
   });
 
+  it('says whether any document has a field to group by: a string, number or boolean value, any field name', () => {
+    store.upsertDocuments('c', [
+      doc('a', 'x', { metadata: { kind: null, tags: ['wings'], nested: { a: 1 }, 'a.b': 'dotted', 'q"uote': 7 } }),
+      doc('b', 'x', { metadata: { flag: false, 'nul\u0000name': 'x', '\ud800lone': 1.5 } }),
+      doc('c', 'x'),
+    ]);
+    for (const field of ['a.b', 'q"uote', 'flag', 'nul\u0000name', '\ud800lone']) expect(store.hasGroupableField('c', field), field).toBe(true);
+    for (const field of ['kind', 'tags', 'nested', 'missing', 'a', '\u0000', '\ud800']) expect(store.hasGroupableField('c', field), field).toBe(false);
+    store.createCollection(spec('other'));
+    expect(store.hasGroupableField('other', 'flag')).toBe(false);
+  });
+
   it('writes 3000 512-d documents in batches of 100 and reads every one back exactly', () => {
     const bench = store.createCollection(spec('bench', 512)).generation.id;
     const batches = 30;
