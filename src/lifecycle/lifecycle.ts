@@ -88,7 +88,7 @@ export class Lifecycle {
     this.trainJobs = new TrainJobRunner({
       jobs: deps.reembed.jobs,
       collections: deps.reembed.collections,
-      documents: deps.reembed.documents,
+      documents: deps.training.store,
       training: deps.training,
       activate: async (collection, model, signal) => (await this.jobs.startWhenIdle(collection, { model, reason: 'training' }, signal)).id,
     });
@@ -96,7 +96,10 @@ export class Lifecycle {
     this.drift = new DriftMonitor(deps.drift);
     this.policy = createDriftPolicy(deps.policy, this.drift, {
       startReembed: (collection, reason) => this.jobs.start(collection, { reason }),
-      startTraining: async (collection, reason) => this.trainJobs.start(collection, { kind: trainingSettingsFrom(deps.policy.store.getCollection(collection)?.settings).kind, activate: true, reason }),
+      startTraining: async (collection, reason) => {
+        const settings = trainingSettingsFrom(deps.policy.store.getCollection(collection)?.settings);
+        return this.trainJobs.start(collection, { kind: settings.kind, ...(settings.fairness ? { fairness: settings.fairness } : {}), activate: true, reason });
+      },
       lastTraining: (collection) => lastTrainingOf(this.trainJobs.latest(collection)),
     }, { cooldownMs: config.policyCooldownSeconds * 1000 });
     this.detachPolicy = attachPolicy(this.drift, this.policy);

@@ -11,6 +11,7 @@ import { embeddingText } from '../../search/documents.ts';
 import type { CollectionRow, FeedbackRow, GenerationRow } from '../../store/types.ts';
 import { pseudoQueries, splitByDocument, type SourceDocument } from '../../training/pseudo-queries.ts';
 import { seededShuffle } from '../../util/random.ts';
+import type { Metadata } from '../../values/filter.ts';
 import type { TrainingDeps } from './deps.ts';
 
 /** Documents read per page. */
@@ -43,6 +44,8 @@ export interface CollectionData {
   readonly vectors: readonly Float32Array[];
   /** What the parent embedded for each document (title, newline, text). */
   readonly texts: readonly string[];
+  /** Each document's metadata, aligned with `documents` (the fairness gate groups by it). */
+  readonly metadata: readonly Metadata[];
   readonly index: ReadonlyMap<string, number>;
 }
 
@@ -57,19 +60,21 @@ function unit(v: ArrayLike<number>): Float32Array {
 export function readCollectionData(deps: TrainingDeps, name: string): CollectionData {
   const collection = requireCollection(deps, name);
   const generation = liveGeneration(deps, collection);
-  const stored = new Map<string, Float32Array>();
-  for (const { id, vector } of deps.store.iterateVectors(generation.id)) stored.set(id, unit(vector));
+  const stored = new Map<string, { vector: Float32Array; metadata: Metadata }>();
+  for (const { id, vector, metadata } of deps.store.iterateVectors(generation.id)) stored.set(id, { vector: unit(vector), metadata });
   const documents: SourceDocument[] = [];
   const vectors: Float32Array[] = [];
   const texts: string[] = [];
+  const metadata: Metadata[] = [];
   for (let after: string | null = null; ; ) {
     const page = deps.store.documentsAfter(collection.name, after, DOCUMENT_PAGE);
     for (const row of page) {
       const v = stored.get(row.id);
       if (!v) continue; // not embedded into the live generation (yet): nothing to train against
       documents.push({ id: row.id, title: row.title, text: row.text });
-      vectors.push(v);
+      vectors.push(v.vector);
       texts.push(embeddingText(row));
+      metadata.push(v.metadata);
     }
     if (page.length < DOCUMENT_PAGE) break;
     after = page[page.length - 1]!.id;
@@ -78,7 +83,7 @@ export function readCollectionData(deps: TrainingDeps, name: string): Collection
     throw new InvalidInputError(`collection '${collection.name}' holds no documents with vectors: index documents before training a model on it`, { collection: collection.name });
   }
   const docIds = documents.map((d) => d.id);
-  return { collection, generation, documents, docIds, vectors, texts, index: new Map(docIds.map((id, i) => [id, i])) };
+  return { collection, generation, documents, docIds, vectors, texts, metadata, index: new Map(docIds.map((id, i) => [id, i])) };
 }
 
 /** A query with its positive document (a training pair). */

@@ -9,7 +9,7 @@ import type { CollectionsRepository, DocumentsRepository, FeedbackRepository, Ke
 
 export interface TrainingDeps {
   readonly store: Pick<CollectionsRepository, 'getCollection' | 'getGeneration'> &
-    Pick<DocumentsRepository, 'documentsAfter' | 'getDocuments' | 'iterateVectors'> &
+    Pick<DocumentsRepository, 'documentsAfter' | 'getDocuments' | 'iterateVectors' | 'countDocuments' | 'hasGroupableField'> &
     Pick<KeywordRepository, 'keywordSearch'> &
     Pick<FeedbackRepository, 'listFeedback'>;
   /** The parent's engine (query vectors) and its version (files, tokenizer, ONNX for static). */

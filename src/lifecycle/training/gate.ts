@@ -15,6 +15,8 @@
  *      NOT_WORSE_TOLERANCE either. Deliberately stricter than the re-embedding swap gate (which
  *      allows the set's registered margin, 0.01 by default): a trained version exists only to
  *      improve, so it may not trade human-judged quality for pseudo-query gains.
+ *   4. With a fairness check asked for (fairness.ts), no group of documents may move further
+ *      from exposure parity than the margin allows.
  */
 import type { Figures, FigureSet } from './validation.ts';
 
@@ -43,7 +45,15 @@ const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(4)}`;
 export function trainingGate(
   before: Figures,
   after: Figures,
-  options: { mode: GateMode; margin: number; pseudoQueries: number; evalSetQueries?: number; feedbackQueries?: number },
+  options: {
+    mode: GateMode;
+    margin: number;
+    pseudoQueries: number;
+    evalSetQueries?: number;
+    feedbackQueries?: number;
+    /** The fairness check's outcome (fairness.ts), when one was asked for. */
+    fairness?: { readonly passed: boolean; readonly text: string };
+  },
 ): GateOutcome {
   const { mode, margin } = options;
   const line = (set: FigureSet, queries: number | undefined) => {
@@ -65,6 +75,7 @@ export function trainingGate(
     const ok = g.delta >= -NOT_WORSE_TOLERANCE;
     (ok ? passes : failures).push(`${g.text} ${ok ? 'not worse' : `worse by more than ${NOT_WORSE_TOLERANCE}`}`);
   }
+  if (options.fairness) (options.fairness.passed ? passes : failures).push(options.fairness.text);
   if (failures.length > 0) return { passed: false, reason: `gate failed: ${failures.join('; ')}${passes.length > 0 ? `; (ok: ${passes.join('; ')})` : ''}` };
   return { passed: true, reason: `gate passed: ${passes.join('; ')}` };
 }

@@ -21,6 +21,7 @@ import { liveGeneration, requireCollection, type CollectionsHolder } from '../..
 import type { CollectionsRepository, DocumentsRepository, JobRow, JobsRepository } from '../../store/types.ts';
 import { TrainingCancelledError } from '../../training/errors.ts';
 import type { TrainingDeps } from './deps.ts';
+import type { FairnessGateOptions, FairnessOutcome } from './fairness.ts';
 import type { GateMode } from './gate.ts';
 import { checkTrainOptions, trainCollection, type TrainingKind, type TrainResult } from './train.ts';
 import type { Figures } from './validation.ts';
@@ -33,10 +34,13 @@ export interface TrainJobParams {
   readonly gate: GateMode;
   /** The gate's margin (default trainCollection's); not offered by the API, which uses the default. */
   readonly margin?: number;
+  /** The gate's fairness check (fairness.ts), stored with its margin resolved so a restarted job checks the same. */
+  readonly fairness?: { readonly groupBy: string; readonly margin: number };
   readonly activate: boolean;
 }
 
-export type TrainJobOptions = Partial<TrainJobParams> & {
+export type TrainJobOptions = Partial<Omit<TrainJobParams, 'fairness'>> & {
+  readonly fairness?: FairnessGateOptions;
   /** Why it was started (the job's reason): 'manual' (default), or the policy's trigger. */
   readonly reason?: string;
 };
@@ -48,7 +52,7 @@ export interface TrainJobResult {
   /** Documents the version was trained on (the policy's growth trigger counts from here). */
   readonly documents: number;
   readonly validation: { readonly before: Figures; readonly after: Figures };
-  readonly gate: { readonly passed: boolean; readonly reason: string; readonly mode: GateMode; readonly margin: number };
+  readonly gate: { readonly passed: boolean; readonly reason: string; readonly mode: GateMode; readonly margin: number; readonly fairness?: FairnessOutcome };
   /** The re-embedding job started to the new version (activate with a passed gate); else null. */
   readonly activationJob: string | null;
 }
@@ -62,7 +66,7 @@ export interface TrainJobStatus extends JobRow {
 export interface TrainJobDeps {
   readonly jobs: JobsRepository;
   readonly collections: CollectionsRepository;
-  readonly documents: Pick<DocumentsRepository, 'countDocuments'>;
+  readonly documents: Pick<DocumentsRepository, 'countDocuments' | 'hasGroupableField'>;
   readonly training: TrainingDeps;
   /** Starts the re-embedding job that activates a trained version; returns its id. */
   readonly activate: (collection: string, model: string, signal: AbortSignal) => Promise<string>;
@@ -70,14 +74,22 @@ export interface TrainJobDeps {
 
 const ACTIVE: readonly JobRow['state'][] = ['queued', 'running'];
 
+function fairnessOf(value: unknown): TrainJobParams['fairness'] {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { groupBy, margin } = value as Record<string, unknown>;
+  return typeof groupBy === 'string' && typeof margin === 'number' ? { groupBy, margin } : undefined;
+}
+
 function paramsOf(job: JobRow): TrainJobParams {
   const p = job.params ?? {};
+  const fairness = fairnessOf(p['fairness']);
   return {
     kind: p['kind'] === 'static' ? 'static' : 'adapter',
     ...(typeof p['epochs'] === 'number' ? { epochs: p['epochs'] } : {}),
     ...(typeof p['seed'] === 'number' ? { seed: p['seed'] } : {}),
     gate: p['gate'] === 'hybrid' ? 'hybrid' : 'dense',
     ...(typeof p['margin'] === 'number' ? { margin: p['margin'] } : {}),
+    ...(fairness ? { fairness } : {}),
     activate: p['activate'] === true,
   };
 }
@@ -115,9 +127,14 @@ export class TrainJobRunner {
       ...(options.seed !== undefined ? { seed: options.seed } : {}),
       ...(options.gate !== undefined ? { gate: options.gate } : {}),
       ...(options.margin !== undefined ? { margin: options.margin } : {}),
+      ...(options.fairness !== undefined ? { fairness: options.fairness } : {}),
     });
     const row = requireCollection(this.lookup, collection);
     if (this.deps.documents.countDocuments(row.name) === 0) throw new InvalidInputError(`collection '${row.name}' has no documents to train on`);
+    // Checked here too (training reads the documents again), so that a field no document has is a 400, not a failed job.
+    if (checked.fairness && !this.deps.documents.hasGroupableField(row.name, checked.fairness.groupBy)) {
+      throw new InvalidInputError(`fairness.group_by: no document of collection '${row.name}' has metadata field '${checked.fairness.groupBy}' (with a string, number or boolean value)`);
+    }
     const live = liveGeneration(this.lookup, row);
     const active = this.deps.jobs.listJobs(row.name).find((j) => j.kind === 'train' && ACTIVE.includes(j.state));
     if (active) throw new ConflictError(`collection '${row.name}' already has a training job (${active.id}, ${active.state})`, { job: active.id });
@@ -127,6 +144,7 @@ export class TrainJobRunner {
       ...(options.seed !== undefined ? { seed: checked.seed } : {}),
       gate: checked.gate,
       ...(options.margin !== undefined ? { margin: checked.margin } : {}),
+      ...(checked.fairness ? { fairness: checked.fairness } : {}),
       activate: options.activate === true,
     };
     const job = this.deps.jobs.createJob({ id: randomUUID(), kind: 'train', collection: row.name, model: live.model, reason: options.reason ?? 'manual', total: 0, params: { ...params } });
@@ -213,6 +231,7 @@ export class TrainJobRunner {
         ...(params.seed !== undefined ? { seed: params.seed } : {}),
         gate: params.gate,
         ...(params.margin !== undefined ? { margin: params.margin } : {}),
+        ...(params.fairness ? { fairness: params.fairness } : {}),
         signal,
         onProgress: (p) => {
           // Training steps only; the stage's opening report (total 0, before the step count is known) is not progress.
@@ -232,7 +251,13 @@ export class TrainJobRunner {
         parent: result.parent,
         documents: result.data.documents,
         validation: result.validation,
-        gate: { passed: result.gate.passed, reason: result.gate.reason, mode: result.gate.mode, margin: result.gate.margin },
+        gate: {
+          passed: result.gate.passed,
+          reason: result.gate.reason,
+          mode: result.gate.mode,
+          margin: result.gate.margin,
+          ...(result.gate.fairness ? { fairness: result.gate.fairness } : {}),
+        },
         activationJob,
       };
       const total = this.deps.jobs.getJob(id)!.total;

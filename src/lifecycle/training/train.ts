@@ -15,7 +15,9 @@
  *      'static': a token table distilled from the parent, then contrastive (src/training/static.ts),
  *      on this thread between yields.
  *   5. Validation before (parent) and after (trained) on held-out pseudo-queries, held-out feedback
- *      and the evaluation set (validation.ts; exact top-k as ORT runs); 6. the gate (gate.ts).
+ *      and the evaluation set (validation.ts; exact top-k as ORT runs); 6. the gate (gate.ts), with
+ *      the fairness check (fairness.ts) on the same rankings when `fairness` names a field (its
+ *      groups are read in step 1, so a field no document has is refused before any work).
  *   7. The version is written with its lineage whether or not the gate passed (a failed version
  *      stays in the registry, unused; the result says why). A cancelled run writes nothing.
  */
@@ -33,6 +35,7 @@ import { mapByAdapter } from '../../training/dense.ts';
 import { TrainingCancelledError } from '../../training/errors.ts';
 import { SessionCache } from '../../training/sessions.ts';
 import { onnxTokenEmbedder, STATIC_DEFAULTS, staticVectors, trainStatic } from '../../training/static.ts';
+import { groupDocuments } from '../audit/groups.ts';
 import { getEvalSet } from '../eval/eval-set.ts';
 import { readEvalDataset } from '../eval/dataset.ts';
 import {
@@ -48,7 +51,8 @@ import {
 } from './data.ts';
 import type { TrainingDeps } from './deps.ts';
 import { DEFAULT_TRAINING_MARGIN, trainingGate, type GateMode, type GateOutcome } from './gate.ts';
-import { flattenFigures, scoreQueries, withKeywordHits, type Figures, type SetFigures, type ValidationQuery } from './validation.ts';
+import { checkFairnessOptions, fairnessCheck, type CheckedFairness, type FairnessGateOptions, type FairnessOutcome } from './fairness.ts';
+import { flattenFigures, scoreQueries, withKeywordHits, type Figures, type RankedIds, type ValidationQuery } from './validation.ts';
 
 export type TrainingKind = 'adapter' | 'static';
 export const TRAINING_KINDS: readonly TrainingKind[] = ['adapter', 'static'];
@@ -77,6 +81,8 @@ export interface TrainOptions {
   readonly gate?: GateMode;
   /** Held-out pseudo-query nDCG@10 gain the gate asks for (default DEFAULT_TRAINING_MARGIN). */
   readonly margin?: number;
+  /** Also refuse a version that moves a group of documents (by a metadata field) further from exposure parity (fairness.ts). */
+  readonly fairness?: FairnessGateOptions;
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: TrainingProgress) => void;
 }
@@ -90,7 +96,7 @@ export interface TrainResult {
   /** The generation whose documents and vectors it was trained on. */
   readonly generation: number;
   readonly validation: { readonly before: Figures; readonly after: Figures };
-  readonly gate: GateOutcome & { readonly mode: GateMode; readonly margin: number };
+  readonly gate: GateOutcome & { readonly mode: GateMode; readonly margin: number; readonly fairness?: FairnessOutcome };
   readonly data: TrainingData['counts'] & { readonly evalSetQueries: number };
   readonly lineage: Lineage;
 }
@@ -111,6 +117,7 @@ interface Checked {
   readonly seed: number;
   readonly gate: GateMode;
   readonly margin: number;
+  readonly fairness: CheckedFairness | undefined;
 }
 
 /** Every option checked before anything is read; throws InvalidInputError naming the option. */
@@ -127,7 +134,8 @@ export function checkTrainOptions(options: TrainOptions): Checked {
   if (!GATE_MODES.includes(gate)) throw new InvalidInputError(`unknown gate mode '${String(gate)}'; use ${GATE_MODES.join(' or ')}`);
   const margin = options.margin ?? DEFAULT_TRAINING_MARGIN;
   if (typeof margin !== 'number' || !(margin >= 0 && margin <= 1)) throw new InvalidInputError(`margin must be a number from 0 to 1, got ${String(margin)}`);
-  return { kind, epochs, seed, gate, margin };
+  const fairness = checkFairnessOptions(options.fairness);
+  return { kind, epochs, seed, gate, margin, fairness };
 }
 
 function throwIfCancelled(signal: AbortSignal | undefined): void {
@@ -180,14 +188,27 @@ interface HeldOut {
   readonly eval_set?: ValidationQuery[];
 }
 
+/** Figures of the held-out sets, and every held-out query's top 10 per mode (pseudo, feedback, eval set, in order). */
+interface Scored {
+  readonly figures: Figures;
+  readonly ranked: RankedIds;
+}
+
 /** Figures of each held-out set: its queries' vectors and the documents', row-major [rows, d]. */
-async function figuresOf(sessions: SessionCache, held: HeldOut, vectorsOf: (set: keyof HeldOut) => Float32Array, docs: Float32Array, d: number, data: CollectionData): Promise<Figures> {
+async function figuresOf(sessions: SessionCache, held: HeldOut, vectorsOf: (set: keyof HeldOut) => Float32Array, docs: Float32Array, d: number, data: CollectionData): Promise<Scored> {
   const alpha = data.collection.hybridAlpha;
-  const score = (set: keyof HeldOut): Promise<SetFigures> => scoreQueries(sessions, held[set]!, vectorsOf(set), docs, d, data.docIds, alpha);
+  const score = (set: keyof HeldOut) => scoreQueries(sessions, held[set]!, vectorsOf(set), docs, d, data.docIds, alpha);
+  const pseudo = await score('pseudo');
+  const feedback = held.feedback ? await score('feedback') : undefined;
+  const evalSet = held.eval_set ? await score('eval_set') : undefined;
+  const sets = [pseudo, feedback, evalSet].filter((x) => x !== undefined);
   return {
-    pseudo: await score('pseudo'),
-    ...(held.feedback ? { feedback: await score('feedback') } : {}),
-    ...(held.eval_set ? { eval_set: await score('eval_set') } : {}),
+    figures: {
+      pseudo: pseudo.figures,
+      ...(feedback ? { feedback: feedback.figures } : {}),
+      ...(evalSet ? { eval_set: evalSet.figures } : {}),
+    },
+    ranked: { dense: sets.flatMap((x) => x.ranked.dense), hybrid: sets.flatMap((x) => x.ranked.hybrid) },
   };
 }
 
@@ -301,8 +322,8 @@ async function trainStaticKind(
 interface Validated {
   readonly trained: Trained;
   readonly held: HeldOut;
-  readonly before: Figures;
-  readonly after: Figures;
+  readonly before: Scored;
+  readonly after: Scored;
 }
 
 /** Steps 3-5: the parent's query vectors and the keyword candidates, training, figures before and after. */
@@ -376,6 +397,8 @@ export async function trainCollection(deps: TrainingDeps, collection: string, op
 
   // 1. Reads (nothing embedded or written yet).
   const data = readCollectionData(deps, collection);
+  // The fairness check's groups, read first: a field no document has is refused before any work.
+  const groups = checked.fairness ? groupDocuments(data.docIds.map((id, i) => ({ id, metadata: data.metadata[i]! })), checked.fairness.groupBy, data.collection.name) : undefined;
   const training = assembleTrainingData(data, readAllFeedback(deps, collection), checked.seed);
   const evalSet = evalSetQueries(deps, data);
   const parent = await deps.engines.resolve(data.generation.model);
@@ -397,15 +420,22 @@ export async function trainCollection(deps: TrainingDeps, collection: string, op
   } finally {
     await Promise.all([sessions.release(), worker?.close()]);
   }
-  const { before, after, trained, held } = validated;
+  const { trained, held } = validated;
+  const before = validated.before.figures;
+  const after = validated.after.figures;
 
-  // 6. The gate.
+  // 6. The gate (with the fairness check, when asked for, on the gate mode's rankings).
+  const fairness =
+    checked.fairness && groups
+      ? fairnessCheck(groups, validated.before.ranked[checked.gate], validated.after.ranked[checked.gate], { ...checked.fairness, mode: checked.gate, seed: checked.seed })
+      : undefined;
   const gate = trainingGate(before, after, {
     mode: checked.gate,
     margin: checked.margin,
     pseudoQueries: held.pseudo.length,
     ...(held.feedback ? { feedbackQueries: held.feedback.length } : {}),
     ...(held.eval_set ? { evalSetQueries: held.eval_set.length } : {}),
+    ...(fairness ? { fairness } : {}),
   });
   options.onProgress?.({ stage: 'validating', done: 1, total: 1 });
   throwIfCancelled(options.signal);
@@ -426,6 +456,7 @@ export async function trainCollection(deps: TrainingDeps, collection: string, op
       feedbackHeldOut: training.counts.feedbackHeldOut,
       gate: checked.gate,
       margin: checked.margin,
+      ...(checked.fairness ? { fairnessGroupBy: checked.fairness.groupBy, fairnessMargin: checked.fairness.margin } : {}),
       // The outcome, so that the registry says why a version is unused.
       gatePassed: gate.passed,
       gateReason: gate.reason,
@@ -441,7 +472,7 @@ export async function trainCollection(deps: TrainingDeps, collection: string, op
     collection: data.collection.name,
     generation: data.generation.id,
     validation: { before, after },
-    gate: { ...gate, mode: checked.gate, margin: checked.margin },
+    gate: { ...gate, mode: checked.gate, margin: checked.margin, ...(fairness ? { fairness } : {}) },
     data: { ...training.counts, evalSetQueries: held.eval_set?.length ?? 0 },
     lineage: version.manifest.lineage!,
   };

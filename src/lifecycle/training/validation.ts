@@ -60,9 +60,21 @@ export async function withKeywordHits(deps: TrainingDeps, collection: string, qu
 
 const zero: ModeFigures = { 'ndcg@10': 0, 'mrr@10': 0 };
 
+/** Each query's top 10 document ids per mode, in query order (the fairness gate reads their exposure). */
+export interface RankedIds {
+  readonly dense: readonly (readonly string[])[];
+  readonly hybrid: readonly (readonly string[])[];
+}
+
+export interface SetScores {
+  readonly figures: SetFigures;
+  readonly ranked: RankedIds;
+}
+
 /**
  * Mean figures of `queries` (their unit vectors, row-major [queries, d]) against every document
- * (row-major [documents, d], in `docIds` order); zeros for no queries.
+ * (row-major [documents, d], in `docIds` order), and the rankings they were read from; zeros for
+ * no queries.
  */
 export async function scoreQueries(
   sessions: SessionCache,
@@ -72,25 +84,28 @@ export async function scoreQueries(
   d: number,
   docIds: readonly string[],
   alpha: number,
-): Promise<SetFigures> {
-  if (queries.length === 0) return { dense: zero, hybrid: zero };
+): Promise<SetScores> {
+  if (queries.length === 0) return { figures: { dense: zero, hybrid: zero }, ranked: { dense: [], hybrid: [] } };
   const top = await topKByDot(sessions, vectors, docs, d, HYBRID_CANDIDATES);
   let dn = 0;
   let dm = 0;
   let hn = 0;
   let hm = 0;
+  const ranked = { dense: [] as string[][], hybrid: [] as string[][] };
   queries.forEach((q, i) => {
     const candidates: RankedScore[] = [];
     for (let j = i * top.k; j < (i + 1) * top.k; j++) candidates.push({ id: docIds[top.indices[j]!]!, score: top.scores[j]! });
     const dense = candidates.slice(0, 10).map((h) => h.id);
     const hybrid = fuse(candidates, q.keyword, alpha, 10).map((h) => h.id);
+    ranked.dense.push(dense);
+    ranked.hybrid.push(hybrid);
     dn += ndcgAt(10, dense, q.relevant);
     dm += mrrAt(10, dense, q.relevant);
     hn += ndcgAt(10, hybrid, q.relevant);
     hm += mrrAt(10, hybrid, q.relevant);
   });
   const n = queries.length;
-  return { dense: { 'ndcg@10': dn / n, 'mrr@10': dm / n }, hybrid: { 'ndcg@10': hn / n, 'mrr@10': hm / n } };
+  return { figures: { dense: { 'ndcg@10': dn / n, 'mrr@10': dm / n }, hybrid: { 'ndcg@10': hn / n, 'mrr@10': hm / n } }, ranked };
 }
 
 /** Figures as lineage metrics: `<set>.<mode>.<metric>`, e.g. "pseudo.dense.ndcg@10". */

@@ -8,6 +8,7 @@ import { loadConfig } from '../../../../src/config.ts';
 import { CollectionNotFoundError, InvalidInputError } from '../../../../src/errors.ts';
 import { registerEvalSet } from '../../../../src/lifecycle/eval/eval-set.ts';
 import { evaluateCollection } from '../../../../src/lifecycle/eval/run.ts';
+import { DEFAULT_FAIRNESS_MARGIN } from '../../../../src/lifecycle/training/fairness.ts';
 import { addFeedback } from '../../../../src/lifecycle/training/feedback.ts';
 import type { TrainOptions, TrainResult, TrainingProgress } from '../../../../src/lifecycle/training/train.ts';
 import { setLogLevel } from '../../../../src/log.ts';
@@ -227,6 +228,50 @@ describe('trainCollection (adapter)', () => {
     expect(before.dense['ndcg@10']).toBeCloseTo(evaluated.modes.dense!['ndcg@10'], 6);
     expect(before.hybrid['ndcg@10']).toBeCloseTo(evaluated.modes.hybrid!['ndcg@10'], 6);
     expect(before.hybrid['mrr@10']).toBeCloseTo(evaluated.modes.hybrid!['mrr@10'], 6);
+  });
+});
+
+describe('trainCollection with the fairness check', () => {
+  /** The 60 documents by topic: `side` 'b' for topics 0-4, 'a' for 5-9 (document i is on topic i % 10). */
+  const sided = () => corpus().map((d, i) => ({ ...d, metadata: { side: i % 10 < 5 ? 'b' : 'a', ...(i === 0 ? { note: 'x' } : {}) } }));
+
+  it("refuses a version trained on feedback that favours one side, naming the group and both figures", async () => {
+    const name = await collection(sided());
+    // Biased feedback: queries on each 'a' topic (5-9) judge only documents of a 'b' topic (t - 5) relevant.
+    const items = TOPICS.slice(5).flatMap((words, t) =>
+      [[0, 1], [2, 3], [4, 5]].map(([x, y]) => ({ query: `${words[x!]} ${words[y!]}`, relevant: [0, 10, 20].map((k) => `doc-${String(t + k).padStart(2, '0')}`) })),
+    );
+    addFeedback(runtime.lifecycle.feedback, name, items);
+    const result = await train(name, { epochs: 10, margin: 0, fairness: { groupBy: 'side' } }); // the default margin
+    if (process.env.SEXTANT_PRINT_TRAIN) console.log(JSON.stringify(result.gate, null, 1));
+    const fairness = result.gate.fairness!;
+    expect(fairness).toMatchObject({ group_by: 'side', margin: DEFAULT_FAIRNESS_MARGIN, mode: 'dense', k: 10 });
+    // Held-out pseudo-queries and held-out feedback, both sides.
+    expect(fairness.queries.before).toBe(result.data.pseudoValidation + result.data.feedbackHeldOut);
+    const b = fairness.groups.find((g) => g.value === 'b')!;
+    expect(b.documents).toBe(30);
+    expect(b.after.value).toBeGreaterThan(b.before.value); // the favoured side gained exposure
+    expect(fairness.after).toMatchObject({ group: 'b' });
+    expect(fairness.change).toBeCloseTo(fairness.after!.disparity - fairness.before!.disparity, 12);
+    expect(fairness.change).toBeGreaterThan(DEFAULT_FAIRNESS_MARGIN);
+    expect(fairness.passed).toBe(false);
+    expect(result.gate.passed).toBe(false);
+    expect(result.gate.reason).toMatch(/^gate failed: .*fairness by 'side' \(dense top 10\), \d+ queries, 2 groups: disparity .* \d\.\d{3} \(group 'b', 30 documents: exposure ÷ collection share \d\.\d{3}, 95% interval .*: \+\d\.\d{3} > margin 0\.05/);
+    expect(result.lineage.hyperparameters).toMatchObject({ fairnessGroupBy: 'side', fairnessMargin: DEFAULT_FAIRNESS_MARGIN, gatePassed: false });
+
+    // The same run with a margin wider than the move: the fairness line passes (and the figures are the same).
+    const wide = await train(name, { epochs: 10, margin: 0, fairness: { groupBy: 'side', margin: 10 } });
+    expect(wide.gate.fairness!.passed).toBe(true);
+    expect(wide.gate.fairness!.groups).toEqual(fairness.groups);
+    expect(wide.gate.reason).toContain('<= margin 10');
+  });
+
+  it('refuses a field no document has before any work, naming the fields they have', async () => {
+    const name = await collection(sided());
+    await expect(train(name, { fairness: { groupBy: 'colour' } })).rejects.toThrow(/no document of collection '.*' has metadata field 'colour' .*fields its documents have: note, side/);
+    await expect(train(name, { fairness: { groupBy: '' } })).rejects.toThrow(/fairness\.group_by must name a metadata field/);
+    await expect(train(name, { fairness: { groupBy: 'side', margin: -1 } })).rejects.toBeInstanceOf(InvalidInputError);
+    expect(existsSync(folderOf(name))).toBe(false);
   });
 });
 
