@@ -130,6 +130,34 @@ export const importedModel = z
 
 export const alias = z.object({ alias: z.string(), target: z.string() });
 
+/** A disparity ratio (1 is parity) with its interval: the audit's and the training gate's fairness check. */
+const auditRatio = z.object({ value: z.number(), ci: z.tuple([z.number(), z.number()]).describe('95% bootstrap percentile interval over queries') });
+
+const fieldDisparity = z.object({ disparity: z.number(), group: z.union([z.string(), z.number(), z.boolean()]) });
+
+/** The training gate's fairness check (src/lifecycle/training/fairness.ts). */
+export const trainingFairness = z.object({
+  group_by: z.string(),
+  margin: z.number(),
+  mode: z.enum(['dense', 'hybrid']),
+  k: z.number().int(),
+  queries: z.object({ before: z.number().int(), after: z.number().int() }),
+  before: fieldDisparity.nullable().describe("The field's disparity with the parent: the largest |exposure ÷ collection share - 1| over its groups"),
+  after: fieldDisparity.nullable().describe('The same with the trained version'),
+  change: z.number().nullable().describe('after - before; the check refuses it above the margin'),
+  groups: z.array(
+    z.object({
+      value: z.union([z.string(), z.number(), z.boolean()]),
+      documents: z.number().int(),
+      collection_share: z.number(),
+      before: auditRatio.describe("Exposure share ÷ collection share with the parent"),
+      after: auditRatio.describe('The same with the trained version'),
+    }),
+  ),
+  passed: z.boolean(),
+  text: z.string().describe("The check's line of the gate's reason"),
+});
+
 export const job = z
   .object({
     id: z.string(),
@@ -154,12 +182,28 @@ export const job = z
     type: z.enum(['reembed', 'train']).optional(),
     /** Training jobs: what was asked. */
     params: z
-      .object({ kind: z.enum(['adapter', 'static']), epochs: z.number().int().optional(), seed: z.number().int().optional(), gate: z.enum(['dense', 'hybrid']), activate: z.boolean() })
+      .object({
+        kind: z.enum(['adapter', 'static']),
+        epochs: z.number().int().optional(),
+        seed: z.number().int().optional(),
+        gate: z.enum(['dense', 'hybrid']),
+        fairness: z.object({ group_by: z.string(), margin: z.number() }).optional(),
+        activate: z.boolean(),
+      })
       .optional(),
     /** Finished training jobs: figures per held-out set before (parent) and after (trained). */
     validation: z.object({ before: z.record(z.string(), z.unknown()), after: z.record(z.string(), z.unknown()) }).optional(),
     /** Finished training jobs: the gate's outcome; a failed gate leaves the version unused. */
-    gate: z.object({ passed: z.boolean(), reason: z.string(), mode: z.enum(['dense', 'hybrid']), margin: z.number() }).optional(),
+    gate: z
+      .object({
+        passed: z.boolean(),
+        reason: z.string(),
+        mode: z.enum(['dense', 'hybrid']),
+        margin: z.number(),
+        /** With `fairness` asked for: each group's exposure ÷ collection share with the parent and the trained version. */
+        fairness: trainingFairness.optional(),
+      })
+      .optional(),
     /** Finished training jobs: the parent model the version was trained from. */
     parent: z.string().optional(),
     /** Finished training jobs: the re-embedding job that activates the version (activate with a passed gate), else null. */
@@ -249,7 +293,13 @@ export const driftStatus = z
         decision: z.string(),
         reason: z.string(),
         trigger: z.string().nullable(),
-        training: z.object({ auto: z.boolean(), kind: z.enum(['adapter', 'static']), min_documents: z.number().int(), retrain_growth: z.number() }),
+        training: z.object({
+          auto: z.boolean(),
+          kind: z.enum(['adapter', 'static']),
+          min_documents: z.number().int(),
+          retrain_growth: z.number(),
+          fairness: z.object({ group_by: z.string(), margin: z.number() }).nullable(),
+        }),
         last_action: z.object({ decision: z.string(), reason: z.string(), at: z.string() }).nullable(),
       }),
   });
@@ -329,7 +379,6 @@ export const tuneResult = z.object({
   took_ms: z.number(),
 });
 
-const auditRatio = z.object({ value: z.number(), ci: z.tuple([z.number(), z.number()]).describe('95% bootstrap percentile interval over queries') });
 const auditGroup = z.object({
   value: z.union([z.string(), z.number(), z.boolean()]).describe("The group's value of the metadata field"),
   documents: z.number().int(),

@@ -6,6 +6,7 @@ import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
 import { driftSettingsSchema } from '../lifecycle/drift/config.ts';
+import { DEFAULT_FAIRNESS_MARGIN, MAX_FAIRNESS_MARGIN } from '../lifecycle/training/fairness.ts';
 import { trainingSettingsSchema } from '../lifecycle/training/settings.ts';
 import { MAX_REFERENCE_QUERIES } from '../lifecycle/drift/monitor.ts';
 import { DEFAULT_AUDIT_K, DEFAULT_AUDIT_SEED, DEFAULT_BOOTSTRAP, MAX_AUDIT_QUERIES } from '../lifecycle/audit/run.ts';
@@ -89,6 +90,19 @@ export const fixedSchemas = {
       epochs: z.number().int().min(1).max(100).optional(),
       seed: z.number().int().optional(),
       gate: z.enum(['dense', 'hybrid']).optional().describe("Which mode's figures the gate reads (default 'dense')"),
+      fairness: z
+        .object({
+          group_by: z.string().min(1).describe('Metadata field whose values form the groups (as in POST …/audit)'),
+          margin: z
+            .number()
+            .min(0)
+            .max(MAX_FAIRNESS_MARGIN)
+            .optional()
+            .describe(`How much further from exposure parity (exposure share ÷ collection share) any group may move (default ${DEFAULT_FAIRNESS_MARGIN})`),
+        })
+        .strict()
+        .optional()
+        .describe("Also refuse a version under which a group of documents moves further from exposure parity than the parent's by more than the margin"),
       activate: z.boolean().optional().describe('With a passed gate, start re-embedding to the new version (default false)'),
     })
     .strict(),
@@ -194,7 +208,7 @@ export function schemasFor(limits: Limits) {
         policy: z.enum(['auto', 'notify']).optional().describe('What drift or a moved target triggers: auto re-embeds, notify only reports'),
         training: trainingSettingsSchema
           .optional()
-          .describe('Automatic training under policy auto (merged into the stored settings): auto, kind, min_documents, retrain_growth'),
+          .describe('Automatic training under policy auto (merged into the stored settings): auto, kind, min_documents, retrain_growth, fairness'),
       })
       .strict(),
     upsertDocuments: z

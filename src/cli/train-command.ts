@@ -1,6 +1,6 @@
 /**
  * `sextant train <collection> [--kind adapter|static] [--epochs N] [--seed N] [--gate dense|hybrid]
- * [--activate] [--follow] [--json]` — a training job, with --url against a server, else locally
+ * [--fairness-group-by FIELD [--fairness-margin X]] [--activate] [--follow] [--json]` — a training job, with --url against a server, else locally
  * (through openRuntime, like `sextant reembed`; a local job is always followed to the end).
  */
 import { InvalidInputError } from '../errors.ts';
@@ -10,7 +10,8 @@ import { openRuntime } from '../runtime.ts';
 import { configFrom, parse } from './args.ts';
 import { cliClient } from './client.ts';
 
-const USAGE = 'usage: sextant train <collection> [--kind adapter|static] [--epochs N] [--seed N] [--gate dense|hybrid] [--activate] [--follow] [--json] [--url URL]';
+const USAGE =
+  'usage: sextant train <collection> [--kind adapter|static] [--epochs N] [--seed N] [--gate dense|hybrid] [--fairness-group-by FIELD [--fairness-margin X]] [--activate] [--follow] [--json] [--url URL]';
 const TERMINAL = ['succeeded', 'failed', 'cancelled'];
 
 /** What the command reads of a job view (local or from the server). */
@@ -58,6 +59,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
     epochs: { type: 'string' },
     seed: { type: 'string' },
     gate: { type: 'string' },
+    'fairness-group-by': { type: 'string' },
+    'fairness-margin': { type: 'string' },
     activate: { type: 'boolean', default: false },
     follow: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
@@ -68,19 +71,28 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const epochs = integer(values.epochs, 'epochs');
   const seed = integer(values.seed, 'seed');
   const gate = oneOf(values.gate, ['dense', 'hybrid'] as const, 'gate');
-  const options: TrainJobOptions = {
+  const groupBy = values['fairness-group-by'];
+  const margin = values['fairness-margin'];
+  if (margin !== undefined && groupBy === undefined) throw new InvalidInputError('--fairness-margin needs --fairness-group-by (the metadata field whose groups are checked)');
+  const marginValue = margin === undefined ? undefined : Number(margin);
+  if (margin !== undefined && (margin.trim() === '' || !Number.isFinite(marginValue))) throw new InvalidInputError(`--fairness-margin must be a number, got '${margin}'`);
+  const common = {
     ...(kind !== undefined ? { kind } : {}),
     ...(epochs !== undefined ? { epochs } : {}),
     ...(seed !== undefined ? { seed } : {}),
     ...(gate !== undefined ? { gate } : {}),
     ...(values.activate ? { activate: true } : {}),
   };
+  const options: TrainJobOptions = { ...common, ...(groupBy !== undefined ? { fairness: { groupBy, ...(marginValue !== undefined ? { margin: marginValue } : {}) } } : {}) };
   const label = `training ${collection}`;
   const config = configFrom(values);
   let job: TrainJobProgress;
   if (config.url) {
     const client = cliClient(config.url, config.apiKey);
-    const started = await client.train(collection, options);
+    const started = await client.train(collection, {
+      ...common,
+      ...(groupBy !== undefined ? { fairness: { group_by: groupBy, ...(marginValue !== undefined ? { margin: marginValue } : {}) } } : {}),
+    });
     // --json prints the finished job, so it follows too.
     job = values.follow || values.json ? await follow(() => client.getJob(started.id), label) : started;
   } else {

@@ -76,6 +76,9 @@ export function jobsRoutes(deps: ApiDeps): Route[] {
               ...(body.epochs !== undefined ? { epochs: body.epochs } : {}),
               ...(body.seed !== undefined ? { seed: body.seed } : {}),
               ...(body.gate !== undefined ? { gate: body.gate } : {}),
+              ...(body.fairness !== undefined
+                ? { fairness: { groupBy: body.fairness.group_by, ...(body.fairness.margin !== undefined ? { margin: body.fairness.margin } : {}) } }
+                : {}),
               ...(body.activate !== undefined ? { activate: body.activate } : {}),
             }),
           ),

@@ -42,6 +42,7 @@ function trainJobView(job: TrainJobStatus) {
       ...(p.epochs !== undefined ? { epochs: p.epochs } : {}),
       ...(p.seed !== undefined ? { seed: p.seed } : {}),
       gate: p.gate,
+      ...(p.fairness ? { fairness: { group_by: p.fairness.groupBy, margin: p.fairness.margin } } : {}),
       activate: p.activate,
     },
     ...(r

@@ -9,10 +9,11 @@ import { startTestApp, type TestApp } from '../../../helpers/app.ts';
 import { api, tempDir } from '../../../helpers/server.ts';
 
 const TOPICS = ['rivers and rain', 'songs and music', 'computers and code', 'food and cooking', 'stars and planets', 'dogs and cats', 'books and stories', 'cars and roads'];
-/** 40 short documents, five per topic. */
+/** 40 short documents, five per topic; `kind` groups the topics in two (the fairness check's field). */
 const DOCS = Array.from({ length: 40 }, (_, i) => ({
   id: `d${String(i).padStart(2, '0')}`,
   text: `A short note number ${i} about ${TOPICS[i % TOPICS.length]}, with a few more words on ${TOPICS[(i * 3) % TOPICS.length]}.`,
+  metadata: { kind: i % TOPICS.length < 4 ? 'nature' : 'culture' },
 }));
 const COL = 'notes';
 
@@ -62,6 +63,12 @@ describe('POST /v1/collections/{name}/train', () => {
     }
     expectError(await call('POST', '/v1/collections/nope/train', { epochs: 1 }), 404, 'collection_not_found');
     expectError(await call('POST', '/v1/collections/empty/train', { epochs: 1 }), 400, 'invalid_input');
+    for (const fairness of [{}, { group_by: '' }, { group_by: 'kind', margin: -0.1 }, { group_by: 'kind', margin: 11 }, { group_by: 'kind', margin: '0.1' }, { group_by: 'kind', colour: 1 }, 'kind', null]) {
+      expectError(await call('POST', `/v1/collections/${COL}/train`, { epochs: 1, fairness }), 400, 'invalid_input');
+    }
+    // A field no document has: refused before a job exists.
+    const unknown = expectError(await call('POST', `/v1/collections/${COL}/train`, { epochs: 1, fairness: { group_by: 'colour' } }), 400, 'invalid_input');
+    expect(unknown.message).toMatch(/fairness\.group_by: no document of collection 'notes' has metadata field 'colour'/);
     expect(await jobIds()).toEqual(before);
     expect(await trainedVersions()).toEqual([]);
   });
@@ -93,6 +100,29 @@ describe('POST /v1/collections/{name}/train', () => {
     expect(((await call('GET', `/v1/collections/${COL}`)).body as { model: string }).model).not.toBe(job.model);
   });
 
+  it("with fairness: the job's params show it, the gate's outcome carries each group's figures and its reason the check's line", async () => {
+    const res = await call('POST', `/v1/collections/${COL}/train`, { epochs: 1, fairness: { group_by: 'kind' } });
+    expect(res.status).toBe(202);
+    const started = responses.job.parse(res.body);
+    expect(started.params).toMatchObject({ fairness: { group_by: 'kind', margin: 0.05 } });
+    const job = await settle(started.id);
+    expect(job.state, job.error ?? '').toBe('succeeded');
+    const fairness = job.gate!.fairness!;
+    expect(fairness).toMatchObject({ group_by: 'kind', margin: 0.05, mode: 'dense', k: 10 });
+    expect(fairness.groups.map((g) => g.value).sort()).toEqual(['culture', 'nature']);
+    for (const g of fairness.groups) {
+      expect(g.documents).toBe(20);
+      expect(g.collection_share).toBe(0.5);
+    }
+    // Two equal groups: both are as far from parity, on either side of it.
+    const [first, second] = fairness.groups;
+    expect(fairness.after!.disparity).toBeCloseTo(Math.abs(first!.after.value - 1), 12);
+    expect(fairness.after!.disparity).toBeCloseTo(Math.abs(second!.after.value - 1), 12);
+    expect(fairness.change).toBeCloseTo(fairness.after!.disparity - fairness.before!.disparity, 12);
+    expect(job.gate!.reason).toContain(fairness.text);
+    expect(fairness.passed).toBe(fairness.change! <= 0.05);
+  });
+
   it('cancels a training job: cancelled, nothing written', async () => {
     const versions = await trainedVersions();
     // The versions inside the collection's adapter folder (one per training run that wrote).
@@ -116,10 +146,21 @@ describe('training settings and the policy (PATCH /v1/collections/{name} trainin
   const policyOf = async (name: string) => ((await call('GET', `/v1/collections/${name}/drift`)).body as DriftBody).policy;
 
   it('refuses bad training settings (400) and changes nothing', async () => {
-    for (const training of [{ kind: 'lora' }, { auto: 'yes' }, { min_documents: 0 }, { min_documents: 2.5 }, { retrain_growth: -1 }, { colour: 'red' }, 'auto']) {
+    for (const training of [
+      { kind: 'lora' },
+      { auto: 'yes' },
+      { min_documents: 0 },
+      { min_documents: 2.5 },
+      { retrain_growth: -1 },
+      { colour: 'red' },
+      'auto',
+      { fairness: { group_by: '' } },
+      { fairness: { group_by: 'kind', margin: -1 } },
+      { fairness: 'kind' },
+    ]) {
       expectError(await call('PATCH', `/v1/collections/${COL}`, { training }), 400, 'invalid_input');
     }
-    expect((await policyOf(COL)).training).toEqual({ auto: false, kind: 'adapter', min_documents: 200, retrain_growth: 1 });
+    expect((await policyOf(COL)).training).toEqual({ auto: false, kind: 'adapter', min_documents: 200, retrain_growth: 1, fairness: null });
   });
 
   it('merges training settings; the drift view shows them; growth since the last training starts a training job with activate', async () => {
@@ -130,8 +171,13 @@ describe('training settings and the policy (PATCH /v1/collections/{name} trainin
     expect((await settle(first.id)).state).toBe('succeeded');
 
     expect((await call('PATCH', `/v1/collections/${name}`, { policy: 'auto', training: { auto: true, min_documents: 10 } })).status).toBe(200);
-    expect((await call('PATCH', `/v1/collections/${name}`, { training: { retrain_growth: 0.25 } })).status).toBe(200);
-    expect((await policyOf(name)).training).toEqual({ auto: true, kind: 'adapter', min_documents: 10, retrain_growth: 0.25 });
+    expect((await call('PATCH', `/v1/collections/${name}`, { training: { retrain_growth: 0.25, fairness: { group_by: 'colour' } } })).status).toBe(200);
+    expect((await policyOf(name)).training).toMatchObject({ fairness: { group_by: 'colour', margin: 0.05 } });
+    expect((await call('PATCH', `/v1/collections/${name}`, { training: { fairness: null } })).status).toBe(200);
+    expect((await policyOf(name)).training).toEqual({ auto: true, kind: 'adapter', min_documents: 10, retrain_growth: 0.25, fairness: null });
+    // A margin this wide never refuses: the automatic job below carries the check and its figures.
+    expect((await call('PATCH', `/v1/collections/${name}`, { training: { fairness: { group_by: 'kind', margin: 10 } } })).status).toBe(200);
+    expect((await policyOf(name)).training).toEqual({ auto: true, kind: 'adapter', min_documents: 10, retrain_growth: 0.25, fairness: { group_by: 'kind', margin: 10 } });
     // 37 of 30 * 1.25 = 37.5 documents: not yet.
     expect((await call('POST', `/v1/collections/${name}/documents`, { documents: DOCS.slice(30, 37) })).status).toBe(200);
     expect((await app.lifecycle.policy.review(name)).decision).toBe('none');
@@ -145,9 +191,10 @@ describe('training settings and the policy (PATCH /v1/collections/{name} trainin
     const jobs = responses.jobList.parse((await call('GET', `/v1/jobs?collection=${name}`)).body).jobs.filter((j) => j.type === 'train');
     expect(jobs).toHaveLength(2);
     const auto = jobs.find((j) => j.id !== first.id)!;
-    expect(auto).toMatchObject({ reason: 'growth', params: { kind: 'adapter', activate: true } });
+    expect(auto).toMatchObject({ reason: 'growth', params: { kind: 'adapter', activate: true, fairness: { group_by: 'kind', margin: 10 } } });
     const done = await settle(auto.id);
     expect(done.state, done.error ?? '').toBe('succeeded');
+    expect(done.gate!.fairness).toMatchObject({ group_by: 'kind', margin: 10, passed: true });
     // Trained on 40 documents: no growth since.
     expect((await app.lifecycle.policy.review(name)).decision).toBe('none');
     // The registry shows where the version comes from.
