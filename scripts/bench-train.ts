@@ -13,18 +13,16 @@
  * and the static model's query throughput next to its parent's (one query per call, 32 callers):
  *   static_docs_per_s, parent_docs_per_s, static_ratio_vs_parent.
  * The issue's targets: each training <= parent_embed_s; static >= 50x its parent on queries.
- * Prints a table and ends with one JSON line. SEXTANT_THREADS: ORT threads (default all cores).
+ * Prints a table and ends with one JSON line. SEXTANT_THREADS: ORT threads (default all cores);
+ * SEXTANT_MODELS_DIR: copy use-lite from there instead of converting it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadConfig } from '../src/config.ts';
+import { cpus } from 'node:os';
 import { setLogLevel } from '../src/log.ts';
-import { convertUseLite } from '../src/models/use-lite/convert.ts';
-import { openRuntime, type Runtime } from '../src/runtime.ts';
+import type { Runtime } from '../src/runtime.ts';
 import { datasetDir, readQueries } from './lib/beir.ts';
 import { cranfieldDocuments, indexCollection, queryThroughput } from './lib/static-throughput.ts';
 import { embedAll } from './lib/training-measure.ts';
+import { withScratchRuntime } from './lib/scratch-runtime.ts';
 import type { TrainingStage } from '../src/lifecycle/training/train.ts';
 
 const THREADS = Number(process.env.SEXTANT_THREADS ?? cpus().length);
@@ -36,63 +34,53 @@ async function main(): Promise<void> {
     console.error('bench:train needs ../shared/datasets/cranfield');
     process.exit(1);
   }
-  const root = mkdtempSync(join(tmpdir(), 'sextant-bench-train-'));
-  try {
-    const modelsDir = join(root, 'models');
-    await convertUseLite(modelsDir);
-    const runtime = await openRuntime(loadConfig({ modelsDir, dataDir: join(root, 'data'), threads: THREADS }, {}), { startJobs: false });
-    try {
-      const docs = cranfieldDocuments(dir);
-      const texts = docs.map((d) => (d.title ? `${d.title}\n${d.text}` : d.text));
-      const parent = await runtime.service.engines.get('use-lite@1');
-      await embedAll(parent, texts.slice(0, 64), 'document'); // warm-up
-      const parentEmbed = await embedAll(parent, texts, 'document');
+  await withScratchRuntime('bench-train', THREADS, async (runtime) => {
+    const docs = cranfieldDocuments(dir);
+    const texts = docs.map((d) => (d.title ? `${d.title}\n${d.text}` : d.text));
+    const parent = await runtime.service.engines.get('use-lite@1');
+    await embedAll(parent, texts.slice(0, 64), 'document'); // warm-up
+    const parentEmbed = await embedAll(parent, texts, 'document');
 
-      await indexCollection(runtime, 'cranfield', docs);
+    await indexCollection(runtime, 'cranfield', docs);
 
-      const adapter = await timedTraining(runtime, 'adapter');
-      const statik = await timedTraining(runtime, 'static');
+    const adapter = await timedTraining(runtime, 'adapter');
+    const statik = await timedTraining(runtime, 'static');
 
-      const queries = readQueries(dir).map((q) => q.text);
-      const { parentPerS, staticPerS } = await queryThroughput(parent, await runtime.service.engines.get(statik.result.model), queries);
+    const queries = readQueries(dir).map((q) => q.text);
+    const { parentPerS, staticPerS } = await queryThroughput(parent, await runtime.service.engines.get(statik.result.model), queries);
 
-      const f = (x: number, d = 2) => x.toFixed(d);
-      const embedS = parentEmbed.seconds;
-      const row = (label: string, s: number) => console.log(`| ${label} | ${f(s)} | ${f(s / embedS)} |`);
-      console.log(`\nbench:train — Cranfield, ${docs.length} documents, ${THREADS} threads, ${new Date().toISOString().slice(0, 10)}`);
-      console.log('| | seconds | ÷ parent embed |');
-      console.log('|---|---|---|');
-      row('use-lite@1 embeds the corpus', embedS);
-      for (const [kind, t] of [['adapter', adapter], ['static', statik]] as const) {
-        row(`${kind} training (${t.result.model}, gate ${t.result.gate.passed ? 'passed' : 'failed'})`, t.stages.training);
-        row(`${kind} job, whole (embedding ${f(t.stages.embedding)} s, validating ${f(t.stages.validating)} s, writing ${f(t.stages.writing)} s)`, t.totalS);
-      }
-      console.log(`\nquery embedding, one per call, 32 callers: use-lite@1 ${f(parentPerS, 0)}/s, ${statik.result.model} ${f(staticPerS, 0)}/s (${f(staticPerS / parentPerS, 1)}x)`);
-      console.log(
-        JSON.stringify({
-          documents: docs.length,
-          threads: THREADS,
-          parent_embed_s: embedS,
-          adapter_train_s: adapter.stages.training,
-          static_train_s: statik.stages.training,
-          adapter_ratio_vs_embed: adapter.stages.training / embedS,
-          static_ratio_vs_embed: statik.stages.training / embedS,
-          adapter_job_s: adapter.totalS,
-          static_job_s: statik.totalS,
-          adapter_job_ratio_vs_embed: adapter.totalS / embedS,
-          static_job_ratio_vs_embed: statik.totalS / embedS,
-          pseudo_query_embed_s: adapter.stages.embedding,
-          parent_docs_per_s: parentPerS,
-          static_docs_per_s: staticPerS,
-          static_ratio_vs_parent: staticPerS / parentPerS,
-        }),
-      );
-    } finally {
-      await runtime.close();
+    const f = (x: number, d = 2) => x.toFixed(d);
+    const embedS = parentEmbed.seconds;
+    const row = (label: string, s: number) => console.log(`| ${label} | ${f(s)} | ${f(s / embedS)} |`);
+    console.log(`\nbench:train — Cranfield, ${docs.length} documents, ${THREADS} threads, ${new Date().toISOString().slice(0, 10)}`);
+    console.log('| | seconds | ÷ parent embed |');
+    console.log('|---|---|---|');
+    row('use-lite@1 embeds the corpus', embedS);
+    for (const [kind, t] of [['adapter', adapter], ['static', statik]] as const) {
+      row(`${kind} training (${t.result.model}, gate ${t.result.gate.passed ? 'passed' : 'failed'})`, t.stages.training);
+      row(`${kind} job, whole (embedding ${f(t.stages.embedding)} s, validating ${f(t.stages.validating)} s, writing ${f(t.stages.writing)} s)`, t.totalS);
     }
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
+    console.log(`\nquery embedding, one per call, 32 callers: use-lite@1 ${f(parentPerS, 0)}/s, ${statik.result.model} ${f(staticPerS, 0)}/s (${f(staticPerS / parentPerS, 1)}x)`);
+    console.log(
+      JSON.stringify({
+        documents: docs.length,
+        threads: THREADS,
+        parent_embed_s: embedS,
+        adapter_train_s: adapter.stages.training,
+        static_train_s: statik.stages.training,
+        adapter_ratio_vs_embed: adapter.stages.training / embedS,
+        static_ratio_vs_embed: statik.stages.training / embedS,
+        adapter_job_s: adapter.totalS,
+        static_job_s: statik.totalS,
+        adapter_job_ratio_vs_embed: adapter.totalS / embedS,
+        static_job_ratio_vs_embed: statik.totalS / embedS,
+        pseudo_query_embed_s: adapter.stages.embedding,
+        parent_docs_per_s: parentPerS,
+        static_docs_per_s: staticPerS,
+        static_ratio_vs_parent: staticPerS / parentPerS,
+      }),
+    );
+  });
 }
 
 /** One training job with the seconds of each stage, from its progress reports (a stage lasts until the next begins). */

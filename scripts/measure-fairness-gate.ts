@@ -11,19 +11,16 @@
  *
  * SEXTANT_DATASETS=cranfield,cisi   datasets to run (names under ../shared/datasets)
  * SEXTANT_KIND=adapter|static       kind to train (default adapter)
+ * SEXTANT_MODELS_DIR=<dir>          copy use-lite from there instead of converting it
  * SEXTANT_THREADS=<n>               ORT threads (default: all cores)
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadConfig } from '../src/config.ts';
+import { cpus } from 'node:os';
 import { registerEvalSet } from '../src/lifecycle/eval/eval-set.ts';
 import type { TrainingKind } from '../src/lifecycle/training/train.ts';
 import { setLogLevel } from '../src/log.ts';
-import { convertUseLite } from '../src/models/use-lite/convert.ts';
-import { openRuntime } from '../src/runtime.ts';
-import { datasetDir, readCorpus, type BeirDoc } from './lib/beir.ts';
+import { corpusDocuments, datasetDir, readCorpus, type BeirDoc } from './lib/beir.ts';
+import { withScratchRuntime } from './lib/scratch-runtime.ts';
 
 const THREADS = Number(process.env.SEXTANT_THREADS ?? cpus().length);
 const DATASETS = (process.env.SEXTANT_DATASETS ?? 'cranfield,cisi').split(',');
@@ -48,52 +45,39 @@ function fieldsOf(docs: readonly BeirDoc[]): Map<string, Record<string, string>>
 
 async function main(): Promise<void> {
   setLogLevel('warn');
-  const root = mkdtempSync(join(tmpdir(), 'sextant-measure-fairness-'));
-  try {
-    const modelsDir = join(root, 'models');
-    await convertUseLite(modelsDir);
-    const runtime = await openRuntime(loadConfig({ modelsDir, dataDir: join(root, 'data'), threads: THREADS }, {}), { startJobs: false });
-    try {
-      for (const name of DATASETS) {
-        const dir = datasetDir(name);
-        if (!dir) {
-          console.error(`${name}: ../shared/datasets/${name} not found; skipped`);
-          continue;
-        }
-        const corpus = readCorpus(dir).filter((d) => d.text.trim() || d.title.trim());
-        const fields = fieldsOf(corpus);
-        const docs = corpus.map((d) => ({
-          ...(d.text.trim() ? { id: d._id, title: d.title.trim() || null, text: d.text } : { id: d._id, text: d.title }),
-          metadata: fields.get(d._id)!,
-        }));
-        await runtime.service.createCollection({ name, model: 'use-lite@1' });
-        for (let i = 0; i < docs.length; i += BATCH) await runtime.service.upsertDocuments(name, docs.slice(i, i + BATCH));
-        registerEvalSet(runtime.lifecycle.eval, name, dir);
-        for (const field of FIELDS) {
-          const t0 = performance.now();
-          const result = await runtime.lifecycle.train(name, { kind: KIND, fairness: { groupBy: field, margin: 10 } });
-          const f = result.gate.fairness!;
-          console.log(
-            JSON.stringify({
-              dataset: name,
-              kind: KIND,
-              field,
-              queries: f.queries,
-              disparity: { before: f.before?.disparity, after: f.after?.disparity, change: f.change },
-              groups: f.groups.map((g) => ({ value: g.value, documents: g.documents, before: +g.before.value.toFixed(4), after: +g.after.value.toFixed(4) })),
-              check: f.text,
-              ndcg_gate: result.gate.reason.replace(/; fairness by.*$/, ''),
-              train_s: Math.round((performance.now() - t0) / 1000),
-            }),
-          );
-        }
+  await withScratchRuntime('measure-fairness', THREADS, async (runtime) => {
+    for (const name of DATASETS) {
+      const dir = datasetDir(name);
+      if (!dir) {
+        console.error(`${name}: ../shared/datasets/${name} not found; skipped`);
+        continue;
       }
-    } finally {
-      await runtime.close();
+      const corpus = readCorpus(dir).filter((d) => d.text.trim() || d.title.trim());
+      const fields = fieldsOf(corpus);
+      const docs = corpusDocuments(corpus).map((d) => ({ ...d, metadata: fields.get(d.id)! }));
+      await runtime.service.createCollection({ name, model: 'use-lite@1' });
+      for (let i = 0; i < docs.length; i += BATCH) await runtime.service.upsertDocuments(name, docs.slice(i, i + BATCH));
+      registerEvalSet(runtime.lifecycle.eval, name, dir);
+      for (const field of FIELDS) {
+        const t0 = performance.now();
+        const result = await runtime.lifecycle.train(name, { kind: KIND, fairness: { groupBy: field, margin: 10 } });
+        const f = result.gate.fairness!;
+        console.log(
+          JSON.stringify({
+            dataset: name,
+            kind: KIND,
+            field,
+            queries: f.queries,
+            disparity: { before: f.before?.disparity, after: f.after?.disparity, change: f.change },
+            groups: f.groups.map((g) => ({ value: g.value, documents: g.documents, before: +g.before.value.toFixed(4), after: +g.after.value.toFixed(4) })),
+            check: f.text,
+            ndcg_gate: result.gate.reason.replace(/; fairness by.*$/, ''),
+            train_s: Math.round((performance.now() - t0) / 1000),
+          }),
+        );
+      }
     }
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
+  });
 }
 
 await main();

@@ -12,16 +12,12 @@
  * SEXTANT_MODELS_DIR=<dir>          copy use-lite from there instead of converting it
  * SEXTANT_THREADS=<n>               ORT threads (default: all cores)
  */
-import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { loadConfig } from '../src/config.ts';
+import { cpus } from 'node:os';
 import { registerEvalSet } from '../src/lifecycle/eval/eval-set.ts';
 import type { TrainingKind } from '../src/lifecycle/training/train.ts';
 import { setLogLevel } from '../src/log.ts';
-import { convertUseLite } from '../src/models/use-lite/convert.ts';
-import { openRuntime } from '../src/runtime.ts';
-import { datasetDir, readCorpus } from './lib/beir.ts';
+import { corpusDocuments, datasetDir, readCorpus } from './lib/beir.ts';
+import { withScratchRuntime } from './lib/scratch-runtime.ts';
 
 const THREADS = Number(process.env.SEXTANT_THREADS ?? cpus().length);
 const DATASETS = (process.env.SEXTANT_DATASETS ?? 'cranfield').split(',');
@@ -31,56 +27,42 @@ const BATCH = 256;
 
 async function main(): Promise<void> {
   setLogLevel('warn');
-  const root = mkdtempSync(join(tmpdir(), 'sextant-measure-train-'));
-  try {
-    const modelsDir = join(root, 'models');
-    const source = process.env.SEXTANT_MODELS_DIR ? resolve(process.env.SEXTANT_MODELS_DIR, 'use-lite') : undefined;
-    if (source && existsSync(source)) cpSync(source, join(modelsDir, 'use-lite'), { recursive: true });
-    await convertUseLite(modelsDir);
-    const runtime = await openRuntime(loadConfig({ modelsDir, dataDir: join(root, 'data'), threads: THREADS }, {}), { startJobs: false });
-    try {
-      for (const name of DATASETS) {
-        const dir = datasetDir(name);
-        if (!dir) {
-          console.error(`${name}: ../shared/datasets/${name} not found; skipped`);
-          continue;
-        }
-        const docs = readCorpus(dir)
-          .filter((d) => d.text.trim() || d.title.trim())
-          .map((d) => (d.text.trim() ? { id: d._id, title: d.title.trim() || null, text: d.text } : { id: d._id, text: d.title }));
-        await runtime.service.createCollection({ name, model: 'use-lite@1' });
-        let t0 = performance.now();
-        for (let i = 0; i < docs.length; i += BATCH) await runtime.service.upsertDocuments(name, docs.slice(i, i + BATCH));
-        const indexS = (performance.now() - t0) / 1000;
-        registerEvalSet(runtime.lifecycle.eval, name, dir);
-        for (const kind of KINDS) {
-          t0 = performance.now();
-          const stages: Record<string, number> = {};
-          let last = t0;
-          let stage = '';
-          const result = await runtime.lifecycle.train(name, {
-            kind,
-            gate: GATE,
-            onProgress: (p) => {
-              if (p.stage === stage) return;
-              const now = performance.now();
-              if (stage) stages[stage] = (now - last) / 1000;
-              stage = p.stage;
-              last = now;
-            },
-          });
-          if (stage) stages[stage] = (performance.now() - last) / 1000;
-          const trainS = (performance.now() - t0) / 1000;
-          const { lineage, ...rest } = result;
-          console.log(JSON.stringify({ dataset: name, documents: docs.length, index_s: indexS, train_s: trainS, stage_s: stages, ...rest, hyperparameters: lineage.hyperparameters }, null, 2));
-        }
+  await withScratchRuntime('measure-train', THREADS, async (runtime) => {
+    for (const name of DATASETS) {
+      const dir = datasetDir(name);
+      if (!dir) {
+        console.error(`${name}: ../shared/datasets/${name} not found; skipped`);
+        continue;
       }
-    } finally {
-      await runtime.close();
+      const docs = corpusDocuments(readCorpus(dir));
+      await runtime.service.createCollection({ name, model: 'use-lite@1' });
+      let t0 = performance.now();
+      for (let i = 0; i < docs.length; i += BATCH) await runtime.service.upsertDocuments(name, docs.slice(i, i + BATCH));
+      const indexS = (performance.now() - t0) / 1000;
+      registerEvalSet(runtime.lifecycle.eval, name, dir);
+      for (const kind of KINDS) {
+        t0 = performance.now();
+        const stages: Record<string, number> = {};
+        let last = t0;
+        let stage = '';
+        const result = await runtime.lifecycle.train(name, {
+          kind,
+          gate: GATE,
+          onProgress: (p) => {
+            if (p.stage === stage) return;
+            const now = performance.now();
+            if (stage) stages[stage] = (now - last) / 1000;
+            stage = p.stage;
+            last = now;
+          },
+        });
+        if (stage) stages[stage] = (performance.now() - last) / 1000;
+        const trainS = (performance.now() - t0) / 1000;
+        const { lineage, ...rest } = result;
+        console.log(JSON.stringify({ dataset: name, documents: docs.length, index_s: indexS, train_s: trainS, stage_s: stages, ...rest, hyperparameters: lineage.hyperparameters }, null, 2));
+      }
     }
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
+  });
 }
 
 await main();

@@ -34,6 +34,20 @@ export function readQueries(dir: string): BeirQuery[] {
   return readJsonl<BeirQuery>(join(dir, 'queries.jsonl'));
 }
 
+/** A corpus document as the service indexes it. */
+export interface CorpusDocument {
+  id: string;
+  title: string | null;
+  text: string;
+}
+
+/** The corpus as the service indexes it: empty documents dropped, a title-only document's title is its text. */
+export function corpusDocuments(corpus: readonly BeirDoc[]): CorpusDocument[] {
+  return corpus
+    .filter((d) => d.text.trim() || d.title.trim())
+    .map((d) => (d.text.trim() ? { id: d._id, title: d.title.trim() || null, text: d.text } : { id: d._id, title: null, text: d.title }));
+}
+
 /** Title and text joined the way we index them; empty documents dropped by callers as needed. */
 export function docText(d: BeirDoc): string {
   return [d.title, d.text].filter((s) => s && s.trim()).join('\n');

@@ -9,19 +9,17 @@ import { join } from 'node:path';
 import type { EmbeddingEngine } from '../../src/embedding/engine.ts';
 import { loadConfig } from '../../src/config.ts';
 import { openRuntime, type Runtime } from '../../src/runtime.ts';
-import { readCorpus, readQueries } from './beir.ts';
+import { corpusDocuments, readCorpus, readQueries, type CorpusDocument } from './beir.ts';
 import { embedAll } from './training-measure.ts';
 
 const BATCH = 256;
 
 /** The corpus as the service indexes it (empty documents dropped; a title-only document is its text). */
-export function cranfieldDocuments(dir: string) {
-  return readCorpus(dir)
-    .filter((d) => d.text.trim() || d.title.trim())
-    .map((d) => (d.text.trim() ? { id: d._id, title: d.title.trim() || null, text: d.text } : { id: d._id, title: null, text: d.title }));
+export function cranfieldDocuments(dir: string): CorpusDocument[] {
+  return corpusDocuments(readCorpus(dir));
 }
 
-export async function indexCollection(runtime: Runtime, name: string, docs: ReturnType<typeof cranfieldDocuments>): Promise<void> {
+export async function indexCollection(runtime: Runtime, name: string, docs: readonly CorpusDocument[]): Promise<void> {
   await runtime.service.createCollection({ name, model: 'use-lite@1' });
   for (let i = 0; i < docs.length; i += BATCH) await runtime.service.upsertDocuments(name, docs.slice(i, i + BATCH));
 }

@@ -16,7 +16,7 @@
  *
  * Needs ../shared/datasets/cisi; skips with a message without it.
  */
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { datasetDir, readCorpus, readQueries } from '../../scripts/lib/beir.ts';
 import { auditCommand, renderAudit } from '../../src/cli/audit-command.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -26,6 +26,7 @@ import { openRuntime, type Runtime } from '../../src/runtime.ts';
 import { embeddingText } from '../../src/search/documents.ts';
 import type { SearchMode } from '../../src/search/query.ts';
 import { datasetDataDir, type TempDir } from '../helpers/datasets.ts';
+import { captureStdout } from '../helpers/stdout.ts';
 
 const DATASET = datasetDir('cisi');
 const COLLECTION = 'cisi';
@@ -183,16 +184,9 @@ describe.skipIf(!DATASET)('fairness audit on CISI', () => {
 
   it('sextant audit on the data directory prints the report', async () => {
     await runtime.close();
-    let out = '';
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      out += String(chunk);
-      return true;
-    });
-    try {
-      await auditCommand([BIASED, '--queries', DATASET!, '--group-by', 'bucket', '--mode', 'keyword', '--data-dir', dir.path, '--models-dir', inject('modelsDir')]);
-    } finally {
-      spy.mockRestore();
-    }
+    const out = await captureStdout(() =>
+      auditCommand([BIASED, '--queries', DATASET!, '--group-by', 'bucket', '--mode', 'keyword', '--data-dir', dir.path, '--models-dir', inject('modelsDir')]),
+    );
     console.log(out);
     expect(out).toMatch(/^cisi-biased grouped by 'bucket': 2 groups over 1460 documents \(0 without the field\), keyword top-10, queries and judgements from /);
     expect(out).toMatch(/\nh0 .*\*/);

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../../src/api/app.ts';
 import type { ApiEnv } from '../../../src/api/env.ts';
 import { handleError } from '../../../src/api/errors.ts';
@@ -14,6 +14,7 @@ import { InvalidInputError } from '../../../src/errors.ts';
 import { SextantApiError } from '../../../src/client/errors.ts';
 import type { AuditReport } from '../../../src/lifecycle/audit/run.ts';
 import { DOCS, MODEL_A, MODEL_B, openEvalFixture, QUERIES, writeMainDataset, type Doc, type EvalFixture } from '../../helpers/eval-fixture.ts';
+import { captureStdout } from '../../helpers/stdout.ts';
 
 const COL = 'cli';
 let fx: EvalFixture;
@@ -43,19 +44,7 @@ afterAll(async () => {
   await fx?.close();
 });
 
-async function run(argv: string[]): Promise<string> {
-  let out = '';
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-  try {
-    await auditCommand(argv);
-  } finally {
-    spy.mockRestore();
-  }
-  return out;
-}
+const run = (argv: string[]) => captureStdout(() => auditCommand(argv));
 
 describe('sextant audit --url', () => {
   it('a file of queries: texts are sent, --json prints the report', async () => {

@@ -1,12 +1,13 @@
 // Tests src/cli/train-command.ts: `sextant train --url` against the real server (a private models folder: versions are written there), the fairness flags and their usage errors.
 import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import * as responses from '../../../src/api/responses.ts';
 import type { RunningServer } from '../../../src/api/server.ts';
 import { trainCommand } from '../../../src/cli/train-command.ts';
 import { InvalidInputError } from '../../../src/errors.ts';
 import { api, startTestServer, tempDir } from '../../helpers/server.ts';
+import { captureStdout } from '../../helpers/stdout.ts';
 
 const TOPICS = ['rivers and rain', 'songs and music', 'computers and code', 'food and cooking'];
 const DOCS = Array.from({ length: 32 }, (_, i) => ({
@@ -31,21 +32,7 @@ afterAll(async () => {
   await dir?.remove();
 });
 
-async function run(argv: string[]): Promise<string> {
-  let out = '';
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    await trainCommand(argv);
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-  return out;
-}
+const run = (argv: string[]) => captureStdout(() => trainCommand(argv));
 
 describe('sextant train --fairness-group-by', () => {
   it('sends the check with its margin; the finished job carries its figures and the gate line', async () => {
